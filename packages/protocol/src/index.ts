@@ -1,1 +1,11 @@
-export {};
+export { ERRORS, NatterError, assert, isErrorCode, type ErrorCode } from "./errors.ts";
+export { parse } from "./parse.ts";
+export { NAME_PATTERN, Name, foldName, isValidName, passwordProblem, PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES } from "./names.ts";
+export { names, NAMESPACE_PATTERN, type AuthVerb, type Names } from "./subjects.ts";
+export { DEFAULT_MAX_FRAME, FrameReader, decodeBody, encodeFrame, encodeRecord } from "./codec.ts";
+export {
+  PROTOCOL_VERSION, MAX_MESSAGE_BODY, Backup, ClientFrame, InboxMessage, PrekeyBundle, PublicBundle, ServerFrame, SignedPrekey,
+  type ClientFrameOf, type ClientFrameType, type ServerFrameOf,
+} from "./frames.ts";
+export { RpcReply, verb, type Verb } from "./rpc.ts";
+export { AuthApi, PublicJwk, SessionGrant } from "./auth-api.ts";

@@ -1,1 +1,2 @@
-export {};
+export { startEdge, type Edge } from "./edge.ts";
+export { EdgeEnv, type EdgeConfig } from "./config.ts";

@@ -1,0 +1,37 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { decodeBody, encodeFrame, FrameReader } from "./codec.ts";
+import { NatterError } from "./errors.ts";
+
+describe("frame codec", () => {
+  it("reads back frames however the stream is cut", () => {
+    fc.assert(fc.property(
+      fc.array(fc.record({ t: fc.string(), id: fc.nat(), body: fc.uint8Array({ maxLength: 300 }) }), { minLength: 1, maxLength: 8 }),
+      fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 20 }),
+      (frames, cuts) => {
+        const wire = Buffer.concat(frames.map((f) => encodeFrame(f)));
+        const reader = new FrameReader();
+        const out: unknown[] = [];
+        let at = 0;
+        for (let i = 0; at < wire.length; i++) {
+          const size = cuts[i % cuts.length]!;
+          for (const body of reader.push(wire.subarray(at, at + size))) out.push(decodeBody(body));
+          at += size;
+        }
+        assert.deepEqual(out, frames);
+      },
+    ), { numRuns: 200 });
+  });
+
+  it("refuses a frame over the limit as soon as its header arrives", () => {
+    const reader = new FrameReader(1024);
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(1025);
+    assert.throws(() => reader.push(header), (e: unknown) => e instanceof NatterError && e.code === "FRAME_TOO_LARGE");
+  });
+
+  it("calls a body that is not MessagePack a bad frame", () => {
+    assert.throws(() => decodeBody(Buffer.from([0xc1])), (e: unknown) => e instanceof NatterError && e.code === "BAD_FRAME");
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * The error catalogue: every code a client can see, with the sentence the CLI shows.
+ * Codes are stable; messages may be reworded.
+ */
+export const ERRORS = {
+  BAD_FRAME: "the frame was not understood",
+  FRAME_TOO_LARGE: "the frame is larger than the server accepts",
+  VERSION_MISMATCH: "this client speaks a protocol version the server does not",
+  NOT_AUTHENTICATED: "log in first",
+  ALREADY_AUTHENTICATED: "this connection is already logged in",
+  INVALID_USERNAME: "a username is 3 to 32 characters of a-z, 0-9, '_', '.' and '-'",
+  USERNAME_TAKEN: "that username is taken",
+  PASSWORD_TOO_SHORT: "a password needs at least 8 bytes",
+  PASSWORD_TOO_LONG: "a password can have at most 72 bytes",
+  BAD_CREDENTIALS: "wrong username or password",
+  ACCOUNT_LOCKED: "too many failed logins: try again in a minute",
+  RATE_LIMITED: "too many attempts: slow down",
+  ALREADY_CONNECTED: "this account is connected elsewhere (log in with --takeover to end that session)",
+  ALREADY_RECEIVING: "another connection of this account is already receiving messages",
+  TOKEN_INVALID: "the session is not valid: log in again",
+  TOKEN_EXPIRED: "the session token has expired",
+  SESSION_ENDED: "the session has ended: log in again",
+  NO_SUCH_USER: "no such user",
+  INVALID_BUNDLE: "the device key bundle is not valid",
+  MESSAGE_TOO_LARGE: "the message is larger than the server accepts",
+  UNAVAILABLE: "the service is not available right now: try again",
+  INTERNAL: "something went wrong on the server",
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.hasOwn(ERRORS, code);
+}
+
+/** The one error type of natter's services and client, carrying a stable code. */
+export class NatterError extends Error {
+  override readonly name = "NatterError";
+  readonly code: ErrorCode;
+  /** Extra machine-readable detail safe to show (e.g. seconds until unlocked). */
+  readonly detail: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; detail?: Record<string, unknown> }) {
+    super(message ?? ERRORS[code], options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.detail = options?.detail;
+  }
+}
+
+/** Fail loudly when an invariant breaks. */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`invariant broken: ${message}`);
+}

@@ -1,0 +1,92 @@
+import { z } from "zod";
+import { ERRORS } from "./errors.ts";
+import { Name } from "./names.ts";
+
+/** Protocol version spoken in `hello`/`welcome`. */
+export const PROTOCOL_VERSION = 1;
+
+const RequestId = z.number().int().nonnegative().max(2 ** 32);
+const Bytes = z.instanceof(Uint8Array);
+const Base64url = z.string().max(4096).regex(/^[A-Za-z0-9_-]*$/);
+const Uuid = z.uuid();
+const Password = z.string().max(1024);
+const Token = z.string().max(4096);
+/** Caps one sealed message; files travel in chunks, not in messages. */
+export const MAX_MESSAGE_BODY = 256 * 1024;
+
+export const SignedPrekey = z.object({ id: z.number().int().nonnegative().max(2 ** 31), publicKey: Base64url, signature: Base64url });
+export type SignedPrekey = z.infer<typeof SignedPrekey>;
+
+/** A device's public keys as the server stores them (private keys never leave the client). */
+export const PublicBundle = z.object({
+  v: z.literal(1),
+  identityKey: Base64url,
+  identityDhKey: Base64url,
+  identityDhSignature: Base64url,
+  signedPrekey: SignedPrekey,
+  oneTimePrekeys: z.array(SignedPrekey).max(1000),
+});
+export type PublicBundle = z.infer<typeof PublicBundle>;
+
+/** What a prekey claim returns: the bundle with at most one one-time prekey. */
+export const PrekeyBundle = PublicBundle.omit({ oneTimePrekeys: true }).extend({ oneTimePrekey: SignedPrekey.optional() });
+export type PrekeyBundle = z.infer<typeof PrekeyBundle>;
+
+/** An opaque encrypted key backup (base64url, made by the client). */
+export const Backup = z.string().min(16).max(256 * 1024).regex(/^[A-Za-z0-9_.-]*$/);
+
+// ---- client → edge ----------------------------------------------------------------
+
+export const ClientFrame = z.discriminatedUnion("t", [
+  z.object({ t: z.literal("hello"), v: z.number().int(), client: z.string().max(64).optional() }),
+  z.object({ t: z.literal("register"), id: RequestId, username: z.string().max(64), password: Password, bundle: PublicBundle, backup: Backup }),
+  z.object({ t: z.literal("login"), id: RequestId, username: z.string().max(64), password: Password, takeover: z.boolean().optional() }),
+  z.object({ t: z.literal("resume"), id: RequestId, token: Token }),
+  z.object({ t: z.literal("refresh"), id: RequestId, refresh: Token }),
+  z.object({ t: z.literal("logout"), id: RequestId }),
+  z.object({ t: z.literal("receive"), id: RequestId }),
+  z.object({ t: z.literal("send"), id: RequestId, msg: z.object({ id: Uuid, to: Uuid, body: Bytes }) }),
+  z.object({ t: z.literal("ack"), msgId: Uuid }),
+  z.object({ t: z.literal("user"), id: RequestId, user: Name }),
+  z.object({ t: z.literal("claim"), id: RequestId, user: Name }),
+  z.object({ t: z.literal("prekeys"), id: RequestId, add: z.array(SignedPrekey).max(1000), replace: z.boolean().optional() }),
+  z.object({ t: z.literal("backup"), id: RequestId, put: Backup.optional() }),
+  z.object({ t: z.literal("ping"), id: RequestId }),
+]);
+export type ClientFrame = z.infer<typeof ClientFrame>;
+export type ClientFrameType = ClientFrame["t"];
+export type ClientFrameOf<T extends ClientFrameType> = Extract<ClientFrame, { t: T }>;
+
+// ---- edge → client ----------------------------------------------------------------
+
+/** A message as it waits in an inbox and as the edge delivers it; `from` is stamped by the edge. */
+export const InboxMessage = z.object({
+  v: z.literal(1),
+  id: Uuid,
+  from: Uuid,
+  fromName: Name,
+  body: Bytes,
+  sentAt: z.number().int().nonnegative(),
+});
+export type InboxMessage = z.infer<typeof InboxMessage>;
+
+const ErrorCodeSchema = z.enum(Object.keys(ERRORS) as [keyof typeof ERRORS, ...(keyof typeof ERRORS)[]]);
+
+export const ServerFrame = z.discriminatedUnion("t", [
+  z.object({ t: z.literal("welcome"), v: z.number().int(), edge: z.string(), maxFrame: z.number().int() }),
+  z.object({ t: z.literal("redirect"), to: z.string() }),
+  z.object({ t: z.literal("session"), id: RequestId, userId: Uuid, username: Name, token: Token, refresh: Token, expiresAt: z.number() }),
+  z.object({ t: z.literal("resumed"), id: RequestId, userId: Uuid, username: Name }),
+  z.object({ t: z.literal("ok"), id: RequestId }),
+  z.object({ t: z.literal("accepted"), id: RequestId, msgId: Uuid }),
+  z.object({ t: z.literal("user"), id: RequestId, userId: Uuid, username: Name, identityKey: Base64url }),
+  z.object({ t: z.literal("keys"), id: RequestId, userId: Uuid, username: Name, bundle: PrekeyBundle }),
+  z.object({ t: z.literal("prekeys"), id: RequestId, count: z.number().int() }),
+  z.object({ t: z.literal("backup"), id: RequestId, backup: Backup }),
+  z.object({ t: z.literal("pong"), id: RequestId }),
+  z.object({ t: z.literal("deliver"), msg: InboxMessage }),
+  z.object({ t: z.literal("event"), kind: z.enum(["kicked", "shutdown"]), message: z.string() }),
+  z.object({ t: z.literal("error"), id: RequestId.optional(), code: ErrorCodeSchema, message: z.string() }),
+]);
+export type ServerFrame = z.infer<typeof ServerFrame>;
+export type ServerFrameOf<T extends ServerFrame["t"]> = Extract<ServerFrame, { t: T }>;

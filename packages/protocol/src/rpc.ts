@@ -1,0 +1,21 @@
+import { z } from "zod";
+import { ERRORS, type ErrorCode } from "./errors.ts";
+
+/** One request/reply verb of a service: its request and result schemas. */
+export interface Verb<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
+  readonly req: Req;
+  readonly res: Res;
+}
+
+export function verb<Req extends z.ZodType, Res extends z.ZodType>(req: Req, res: Res): Verb<Req, Res> {
+  return { req, res };
+}
+
+const codes = Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]];
+
+/** Every service reply is one of these, JSON-encoded. */
+export const RpcReply = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), data: z.unknown() }),
+  z.object({ ok: z.literal(false), code: z.enum(codes), message: z.string(), detail: z.record(z.string(), z.unknown()).optional() }),
+]);
+export type RpcReply = z.infer<typeof RpcReply>;

@@ -1,0 +1,32 @@
+/**
+ * Every NATS name natter uses, built from one namespace so that test runs and tenants
+ * can share one NATS. Subjects carry ids, never usernames or other client text.
+ */
+export const NAMESPACE_PATTERN = /^[a-z0-9_-]{1,32}$/;
+
+export type AuthVerb =
+  | "register" | "login" | "refresh" | "logout" | "session"
+  | "keys" | "user" | "claim" | "bundle" | "prekeys" | "backup";
+
+export function names(namespace: string) {
+  if (!NAMESPACE_PATTERN.test(namespace)) throw new Error(`invalid namespace ${JSON.stringify(namespace)}`);
+  const ns = namespace;
+  const upper = ns.toUpperCase().replaceAll("-", "_");
+  return {
+    namespace: ns,
+    inboxStream: `${upper}_INBOX`,
+    inboxWildcard: `${ns}.inbox.*`,
+    inbox: (userId: string) => `${ns}.inbox.${userId}`,
+    /** The durable consumer a receiving device binds on the inbox stream. */
+    deviceConsumer: (userId: string) => `dev_${userId}`,
+    auth: (verb: AuthVerb) => `${ns}.svc.auth.${verb}`,
+    authQueue: `${ns}-auth`,
+    /** Every live authenticated connection of a user listens here (pings, kicks). */
+    session: (userId: string) => `${ns}.sess.${userId}`,
+    /** Only the connection receiving a user's deliveries listens here. */
+    receiver: (userId: string) => `${ns}.recv.${userId}`,
+    event: (topic: string) => `${ns}.evt.${topic}`,
+  } as const;
+}
+
+export type Names = ReturnType<typeof names>;

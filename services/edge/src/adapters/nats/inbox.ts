@@ -1,0 +1,67 @@
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { decodeBody, encodeRecord, InboxMessage, parse, type Names } from "@natter/protocol";
+import type { Logger } from "@natter/kit";
+import type { Delivery, DeviceFeed, Inbox } from "../../domain/ports.ts";
+
+const SECOND_NS = 1_000_000_000;
+/** Deliveries a device may have unacked at once; JetStream pauses it beyond. */
+const MAX_ACK_PENDING = 1000;
+
+/**
+ * The INBOX stream seen from an edge. The stream is a work queue: a message goes away
+ * once the device acks it, so a device's consumer always starts at what is still
+ * waiting. Each time a device starts receiving, its durable consumer is made anew, which
+ * hands it every unacked message at once (no waiting out an ack timer after a crash).
+ */
+export class JetStreamInbox implements Inbox {
+  private constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly n: Names,
+    private readonly logger: Logger,
+  ) {}
+
+  static async create(nc: NatsConnection, n: Names, logger: Logger): Promise<JetStreamInbox> {
+    return new JetStreamInbox(jetstream(nc), await jetstreamManager(nc), n, logger);
+  }
+
+  async publish(to: string, message: InboxMessage): Promise<void> {
+    await this.js.publish(this.n.inbox(to), encodeRecord(message), { msgID: message.id });
+  }
+
+  async open(userId: string, onDelivery: (delivery: Delivery) => void, onLost: (error: Error) => void): Promise<DeviceFeed> {
+    const stream = this.n.inboxStream;
+    const name = this.n.deviceConsumer(userId);
+    await this.jsm.consumers.delete(stream, name).catch(() => false);
+    await this.jsm.consumers.add(stream, {
+      durable_name: name,
+      filter_subject: this.n.inbox(userId),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: 30 * SECOND_NS,
+      max_ack_pending: MAX_ACK_PENDING,
+      inactive_threshold: 600 * SECOND_NS,
+    });
+    const consumer = await this.js.consumers.get(stream, name);
+    const messages = await consumer.consume({
+      max_messages: 256,
+      callback: (m: JsMsg) => {
+        let message: InboxMessage;
+        try {
+          message = parse(InboxMessage, decodeBody(m.data));
+        } catch {
+          this.logger.warn({ seq: m.seq }, "dropped an unreadable inbox record");
+          m.term();
+          return;
+        }
+        onDelivery({ message, ack: () => m.ack() });
+      },
+    });
+    messages.closed().then(
+      (error) => { if (error) onLost(error); },
+      (error: unknown) => onLost(error instanceof Error ? error : new Error(String(error))),
+    );
+    return { stop: async () => { messages.stop(); } };
+  }
+}

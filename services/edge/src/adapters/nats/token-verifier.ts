@@ -1,0 +1,53 @@
+import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet } from "jose";
+import { NatterError, type PublicJwk } from "@natter/protocol";
+import type { Identity, TokenVerifier } from "../../domain/ports.ts";
+
+/** Don't ask auth for its keys more often than this when a token names an unknown kid. */
+const REFRESH_INTERVAL_MS = 10_000;
+
+/**
+ * Verifies auth's Ed25519 JWTs against the public keys auth publishes over NATS, fetched
+ * again when a token names a key id it has not seen (rotation). Only EdDSA is accepted,
+ * so `alg: none` and HMAC confusion are refused by construction.
+ */
+export class JwksTokenVerifier implements TokenVerifier {
+  private jwks: ReturnType<typeof createLocalJWKSet> | undefined;
+  private fetchedAt = 0;
+
+  constructor(private readonly fetchKeys: () => Promise<PublicJwk[]>) {}
+
+  async verify(token: string): Promise<Identity> {
+    try {
+      return await this.check(token, await this.keys(false));
+    } catch (error) {
+      if (error instanceof errors.JWKSNoMatchingKey && Date.now() - this.fetchedAt > REFRESH_INTERVAL_MS) {
+        return this.check(token, await this.keys(true)).catch(rethrow);
+      }
+      return rethrow(error);
+    }
+  }
+
+  private async check(token: string, jwks: ReturnType<typeof createLocalJWKSet>): Promise<Identity> {
+    const { payload } = await jwtVerify(token, jwks, { algorithms: ["EdDSA"], issuer: "natter", audience: "natter" });
+    const { sub, name, sid } = payload;
+    if (typeof sub !== "string" || typeof name !== "string" || typeof sid !== "string") {
+      throw new NatterError("TOKEN_INVALID");
+    }
+    return { userId: sub, username: name, sid };
+  }
+
+  private async keys(force: boolean): Promise<ReturnType<typeof createLocalJWKSet>> {
+    if (!this.jwks || force) {
+      const keys = await this.fetchKeys();
+      this.jwks = createLocalJWKSet({ keys } as JSONWebKeySet);
+      this.fetchedAt = Date.now();
+    }
+    return this.jwks;
+  }
+}
+
+function rethrow(error: unknown): never {
+  if (error instanceof NatterError) throw error;
+  if (error instanceof errors.JWTExpired) throw new NatterError("TOKEN_EXPIRED");
+  throw new NatterError("TOKEN_INVALID");
+}

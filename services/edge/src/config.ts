@@ -1,0 +1,29 @@
+import { z } from "zod";
+import { CommonEnv } from "@natter/kit";
+import { DEFAULT_MAX_FRAME } from "@natter/protocol";
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positive = z.coerce.number().positive();
+
+export const EdgeEnv = z.object({
+  ...CommonEnv,
+  EDGE_HOST: z.string().default("127.0.0.1"),
+  EDGE_PORT: port.default(7400),
+  /** The address clients are told to use for this edge (redirects); defaults to host:port. */
+  EDGE_PUBLIC_ADDR: z.string().optional(),
+  EDGE_MAX_FRAME: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(DEFAULT_MAX_FRAME),
+  EDGE_TLS_CERT: z.string().optional(),
+  EDGE_TLS_KEY: z.string().optional(),
+  EDGE_HEALTH_PORT: port.default(0),
+  /** How long SIGTERM waits for clients to leave before closing them. */
+  EDGE_DRAIN_MS: z.coerce.number().int().min(0).default(5000),
+  /** Messages a connection may send per second (token bucket, burst twice this). */
+  EDGE_SEND_RATE: positive.default(1000),
+  /** A connection that has not logged in after this long is closed. */
+  EDGE_LOGIN_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+}).refine((env) => Boolean(env.EDGE_TLS_CERT) === Boolean(env.EDGE_TLS_KEY), {
+  message: "EDGE_TLS_CERT and EDGE_TLS_KEY go together",
+  path: ["EDGE_TLS_CERT"],
+});
+
+export type EdgeConfig = z.output<typeof EdgeEnv>;

@@ -1,0 +1,296 @@
+import { randomUUID } from "node:crypto";
+import type { Socket } from "node:net";
+import type { z } from "zod";
+import {
+  AuthApi, ClientFrame, decodeBody, encodeFrame, FrameReader, MAX_MESSAGE_BODY, NatterError, parse, PROTOCOL_VERSION,
+  type ClientFrameOf, type ServerFrame,
+} from "@natter/protocol";
+import type { Logger } from "@natter/kit";
+import type { Delivery, DeviceFeed, Identity, Inbox, SessionBus, SessionMembership, TokenVerifier } from "./domain/ports.ts";
+import { TokenBucket } from "./domain/token-bucket.ts";
+
+type Auth = typeof AuthApi;
+/** Calls a verb of the auth service; throws NatterError. */
+export type AuthCall = <K extends keyof Auth>(verb: K, req: z.input<Auth[K]["req"]>) => Promise<z.output<Auth[K]["res"]>>;
+
+export interface EdgeContext {
+  readonly edgeName: string;
+  readonly maxFrame: number;
+  readonly sendRate: number;
+  readonly loginTimeoutMs: number;
+  readonly logger: Logger;
+  readonly auth: AuthCall;
+  readonly inbox: Inbox;
+  readonly bus: SessionBus;
+  readonly tokens: TokenVerifier;
+}
+
+/** After this many frames that could not be understood, the connection is closed. */
+const MAX_BAD_FRAMES = 10;
+
+/**
+ * One client connection: reads frames, checks each against the protocol, answers every
+ * request exactly once, and pushes the user's inbox while the client receives. The
+ * sender of anything forwarded is the authenticated user, never a field of the frame.
+ */
+export class ClientConnection {
+  readonly id = randomUUID();
+  private readonly reader: FrameReader;
+  private readonly log: Logger;
+  private readonly bucket: TokenBucket;
+  private readonly loginTimer: NodeJS.Timeout;
+  private greeted = false;
+  private closed = false;
+  private badFrames = 0;
+  private identity: Identity | undefined;
+  private membership: SessionMembership | undefined;
+  private feed: DeviceFeed | undefined;
+  private readonly unacked = new Map<string, Delivery>();
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly ctx: EdgeContext,
+    private readonly onClose: (connection: ClientConnection) => void,
+  ) {
+    this.reader = new FrameReader(ctx.maxFrame);
+    this.log = ctx.logger.child({ conn: this.id });
+    this.bucket = new TokenBucket(ctx.sendRate, ctx.sendRate * 2);
+    this.loginTimer = setTimeout(() => { if (!this.identity) this.close(); }, ctx.loginTimeoutMs);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("error", () => this.close());
+    socket.on("close", () => this.close());
+  }
+
+  get userId(): string | undefined {
+    return this.identity?.userId;
+  }
+
+  /** The edge is going away: say so, so the client moves to another edge. */
+  shutdown(): void {
+    this.push({ t: "event", kind: "shutdown", message: "this server is shutting down" });
+    this.socket.end();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.loginTimer);
+    void this.feed?.stop().catch(() => undefined);
+    this.membership?.leave();
+    this.unacked.clear();
+    this.socket.destroy();
+    this.onClose(this);
+  }
+
+  private onData(chunk: Buffer): void {
+    let bodies: Buffer[];
+    try {
+      bodies = this.reader.push(chunk);
+    } catch (error) {
+      this.replyError(undefined, error);
+      this.socket.end();
+      this.close();
+      return;
+    }
+    for (const body of bodies) this.onFrame(body);
+  }
+
+  private onFrame(body: Buffer): void {
+    let raw: unknown;
+    let frame: ClientFrame;
+    try {
+      raw = decodeBody(body);
+      frame = parse(ClientFrame, raw);
+    } catch (error) {
+      this.replyError(requestIdOf(raw), error);
+      if (++this.badFrames >= MAX_BAD_FRAMES) this.close();
+      return;
+    }
+    this.dispatch(frame).catch((error: unknown) => this.replyError("id" in frame ? frame.id : undefined, error));
+  }
+
+  private async dispatch(frame: ClientFrame): Promise<void> {
+    if (frame.t !== "hello" && !this.greeted) throw new NatterError("BAD_FRAME", "say hello first");
+    switch (frame.t) {
+      case "hello": return this.hello(frame);
+      case "register": return this.register(frame);
+      case "login": return this.login(frame);
+      case "resume": return this.resume(frame);
+      case "refresh": return this.refresh(frame);
+      case "ping": return this.push({ t: "pong", id: frame.id });
+      case "ack": return this.ack(frame.msgId);
+    }
+    const me = this.requireIdentity();
+    switch (frame.t) {
+      case "logout": return this.logout(frame, me);
+      case "receive": return this.receive(frame, me);
+      case "send": return this.sendMessage(frame, me);
+      case "user": {
+        const user = await this.ctx.auth("user", { username: frame.user });
+        return this.push({ t: "user", id: frame.id, ...user });
+      }
+      case "claim": {
+        const keys = await this.ctx.auth("claim", { username: frame.user });
+        return this.push({ t: "keys", id: frame.id, ...keys });
+      }
+      case "prekeys": {
+        const { count } = await this.ctx.auth("prekeys", { userId: me.userId, add: frame.add, replace: frame.replace });
+        return this.push({ t: "prekeys", id: frame.id, count });
+      }
+      case "backup": {
+        const { backup } = await this.ctx.auth("backup", { userId: me.userId, put: frame.put });
+        return this.push({ t: "backup", id: frame.id, backup });
+      }
+    }
+  }
+
+  private hello(frame: ClientFrameOf<"hello">): void {
+    if (frame.v !== PROTOCOL_VERSION) throw new NatterError("VERSION_MISMATCH");
+    this.greeted = true;
+    this.push({ t: "welcome", v: PROTOCOL_VERSION, edge: this.ctx.edgeName, maxFrame: this.ctx.maxFrame });
+  }
+
+  private async register(frame: ClientFrameOf<"register">): Promise<void> {
+    this.requireAnonymous();
+    const grant = await this.ctx.auth("register", {
+      username: frame.username, password: frame.password, bundle: frame.bundle, backup: frame.backup, addr: this.address(),
+    });
+    this.authenticate(grant);
+    this.push({ t: "session", id: frame.id, ...publicGrant(grant) });
+  }
+
+  private async login(frame: ClientFrameOf<"login">): Promise<void> {
+    this.requireAnonymous();
+    const grant = await this.ctx.auth("login", { username: frame.username, password: frame.password, addr: this.address() });
+    // Checked only after the password, so presence is not revealed to strangers.
+    if (await this.ctx.bus.isConnected(grant.userId)) {
+      if (!frame.takeover) {
+        await this.ctx.auth("logout", { sid: grant.sid }).catch(() => undefined);
+        throw new NatterError("ALREADY_CONNECTED");
+      }
+      this.ctx.bus.kick(grant.userId, { except: this.id, reason: "takeover" });
+    }
+    this.authenticate(grant);
+    this.push({ t: "session", id: frame.id, ...publicGrant(grant) });
+  }
+
+  private async resume(frame: ClientFrameOf<"resume">): Promise<void> {
+    this.requireAnonymous();
+    const identity = await this.ctx.tokens.verify(frame.token);
+    const { active } = await this.ctx.auth("session", { sid: identity.sid });
+    if (!active) throw new NatterError("SESSION_ENDED");
+    this.authenticate(identity);
+    this.push({ t: "resumed", id: frame.id, userId: identity.userId, username: identity.username });
+  }
+
+  private async refresh(frame: ClientFrameOf<"refresh">): Promise<void> {
+    const grant = await this.ctx.auth("refresh", { refresh: frame.refresh });
+    if (this.identity && this.identity.userId !== grant.userId) throw new NatterError("ALREADY_AUTHENTICATED");
+    if (!this.identity) this.authenticate(grant);
+    this.push({ t: "session", id: frame.id, ...publicGrant(grant) });
+  }
+
+  private async logout(frame: ClientFrameOf<"logout">, me: Identity): Promise<void> {
+    await this.ctx.auth("logout", { sid: me.sid });
+    this.ctx.bus.kick(me.userId, { sid: me.sid, except: this.id, reason: "logout" });
+    this.push({ t: "ok", id: frame.id });
+    this.socket.end();
+    this.close();
+  }
+
+  private async receive(frame: ClientFrameOf<"receive">, me: Identity): Promise<void> {
+    if (!this.feed) {
+      if (!(await this.membership!.claimReceiver())) throw new NatterError("ALREADY_RECEIVING");
+      this.feed = await this.ctx.inbox.open(
+        me.userId,
+        (delivery) => {
+          this.unacked.set(delivery.message.id, delivery);
+          this.push({ t: "deliver", msg: delivery.message });
+        },
+        (error) => {
+          this.log.warn({ err: error.message }, "lost the inbox feed; closing so the client reconnects");
+          this.close();
+        },
+      );
+      if (this.closed) await this.feed.stop();
+    }
+    this.push({ t: "ok", id: frame.id });
+  }
+
+  private ack(msgId: string): void {
+    const delivery = this.unacked.get(msgId);
+    if (!delivery) return;
+    this.unacked.delete(msgId);
+    delivery.ack();
+  }
+
+  private async sendMessage(frame: ClientFrameOf<"send">, me: Identity): Promise<void> {
+    if (!this.bucket.take()) throw new NatterError("RATE_LIMITED");
+    if (frame.msg.body.byteLength > MAX_MESSAGE_BODY) throw new NatterError("MESSAGE_TOO_LARGE");
+    try {
+      await this.ctx.inbox.publish(frame.msg.to, {
+        v: 1, id: frame.msg.id, from: me.userId, fromName: me.username, body: frame.msg.body, sentAt: Date.now(),
+      });
+    } catch (cause) {
+      this.log.warn({ err: (cause as Error).message }, "inbox publish failed");
+      throw new NatterError("UNAVAILABLE", undefined, { cause });
+    }
+    this.push({ t: "accepted", id: frame.id, msgId: frame.msg.id });
+  }
+
+  private authenticate(identity: Identity): void {
+    this.identity = { userId: identity.userId, username: identity.username, sid: identity.sid };
+    clearTimeout(this.loginTimer);
+    this.membership = this.ctx.bus.join(this.identity, this.id, (reason) => this.kicked(reason));
+  }
+
+  private kicked(reason: "takeover" | "logout"): void {
+    const message = reason === "takeover" ? "this account logged in elsewhere" : "this session was logged out";
+    this.push({ t: "event", kind: "kicked", message });
+    if (reason === "takeover" && this.identity) {
+      void this.ctx.auth("logout", { sid: this.identity.sid }).catch(() => undefined);
+    }
+    this.socket.end();
+    this.close();
+  }
+
+  private requireIdentity(): Identity {
+    if (!this.identity) throw new NatterError("NOT_AUTHENTICATED");
+    return this.identity;
+  }
+
+  private requireAnonymous(): void {
+    if (this.identity) throw new NatterError("ALREADY_AUTHENTICATED");
+  }
+
+  private address(): string {
+    return this.socket.remoteAddress ?? "unknown";
+  }
+
+  private replyError(id: number | undefined, error: unknown): void {
+    if (!(error instanceof NatterError)) {
+      this.log.error({ err: error instanceof Error ? error.message : String(error) }, "request failed");
+      error = new NatterError("INTERNAL");
+    }
+    const { code, message } = error as NatterError;
+    this.push(id === undefined ? { t: "error", code, message } : { t: "error", id, code, message });
+  }
+
+  private push(frame: ServerFrame): void {
+    if (this.closed || !this.socket.writable) return;
+    this.socket.write(encodeFrame(frame));
+  }
+}
+
+function requestIdOf(raw: unknown): number | undefined {
+  if (typeof raw === "object" && raw !== null && "id" in raw && typeof raw.id === "number" && Number.isInteger(raw.id) && raw.id >= 0) {
+    return raw.id;
+  }
+  return undefined;
+}
+
+function publicGrant(grant: z.output<Auth["login"]["res"]>) {
+  return { userId: grant.userId, username: grant.username, token: grant.token, refresh: grant.refresh, expiresAt: grant.expiresAt };
+}

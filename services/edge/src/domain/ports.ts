@@ -1,0 +1,51 @@
+import type { InboxMessage, SessionGrant } from "@natter/protocol";
+
+/** Who a connection is, once authenticated. */
+export interface Identity {
+  readonly userId: string;
+  readonly username: string;
+  readonly sid: string;
+}
+
+/** Checks session tokens (JWTs signed by auth). Throws NatterError TOKEN_EXPIRED / TOKEN_INVALID. */
+export interface TokenVerifier {
+  verify(token: string): Promise<Identity>;
+}
+
+/** Stores a message in a user's inbox; resolves once it is durably stored. */
+export interface InboxPublisher {
+  publish(to: string, message: InboxMessage): Promise<void>;
+}
+
+/** One delivered message, waiting for the client's ack. */
+export interface Delivery {
+  readonly message: InboxMessage;
+  ack(): void;
+}
+
+/** The feed of a receiving device: what waits in its inbox, then what arrives. */
+export interface DeviceFeed {
+  stop(): Promise<void>;
+}
+
+export interface Inbox extends InboxPublisher {
+  open(userId: string, onDelivery: (delivery: Delivery) => void, onLost: (error: Error) => void): Promise<DeviceFeed>;
+}
+
+/** What one connection tells the rest of the cluster, and hears from it. */
+export interface SessionBus {
+  /** True when any connection of the user is live anywhere. */
+  isConnected(userId: string): Promise<boolean>;
+  /** Registers a live connection; `onKick` runs when another connection takes over or logs the session out. */
+  join(identity: Identity, connId: string, onKick: (reason: "takeover" | "logout") => void): SessionMembership;
+  /** Closes every other connection of the user (takeover) or of one session (logout). */
+  kick(userId: string, scope: { sid?: string; except: string; reason: "takeover" | "logout" }): void;
+}
+
+export interface SessionMembership {
+  /** Claims the right to receive; false when another connection of the account already does. */
+  claimReceiver(): Promise<boolean>;
+  leave(): void;
+}
+
+export type Grant = SessionGrant;

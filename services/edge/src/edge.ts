@@ -1,0 +1,61 @@
+import { readFile } from "node:fs/promises";
+import { AuthApi, names } from "@natter/protocol";
+import { call, connectNats, ensureInboxStream, type Logger } from "@natter/kit";
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { EdgeConfig } from "./config.ts";
+import type { AuthCall } from "./connection.ts";
+import { JetStreamInbox } from "./adapters/nats/inbox.ts";
+import { NatsSessionBus } from "./adapters/nats/session-bus.ts";
+import { JwksTokenVerifier } from "./adapters/nats/token-verifier.ts";
+import { listen, type Listener } from "./server.ts";
+
+export interface Edge {
+  readonly port: number;
+  readonly name: string;
+  readonly listener: Listener;
+  /** Drains clients (bounded by EDGE_DRAIN_MS), then closes NATS. */
+  close(): Promise<void>;
+  isReady(): boolean;
+}
+
+/** Starts an edge: connects to NATS, makes sure the inbox stream exists, and listens for clients. */
+export async function startEdge(config: EdgeConfig, logger: Logger): Promise<Edge> {
+  const n = names(config.NATTER_NAMESPACE);
+  const nc = await connectNats({ servers: config.NATS_URL, name: `edge:${config.EDGE_PORT}`, logger });
+  try {
+    await ensureInboxStream(await jetstreamManager(nc), n);
+    const auth: AuthCall = (verb, req) => call(nc, n.auth(verb), AuthApi[verb], req);
+    const tls = config.EDGE_TLS_CERT && config.EDGE_TLS_KEY
+      ? { cert: await readFile(config.EDGE_TLS_CERT), key: await readFile(config.EDGE_TLS_KEY) }
+      : undefined;
+    const edgeName = config.EDGE_PUBLIC_ADDR ?? `${config.EDGE_HOST}:${config.EDGE_PORT}`;
+    const listener = await listen(
+      { host: config.EDGE_HOST, port: config.EDGE_PORT, ...(tls ? { tls } : {}) },
+      {
+        edgeName,
+        maxFrame: config.EDGE_MAX_FRAME,
+        sendRate: config.EDGE_SEND_RATE,
+        loginTimeoutMs: config.EDGE_LOGIN_TIMEOUT_MS,
+        logger,
+        auth,
+        inbox: await JetStreamInbox.create(nc, n, logger),
+        bus: new NatsSessionBus(nc, n, logger),
+        tokens: new JwksTokenVerifier(async () => (await auth("keys", {})).keys),
+      },
+    );
+    logger.info({ port: listener.port, tls: Boolean(tls) }, "edge listening");
+    return {
+      port: listener.port,
+      name: edgeName,
+      listener,
+      isReady: () => !nc.isClosed(),
+      async close() {
+        await listener.drain(config.EDGE_DRAIN_MS);
+        await nc.drain();
+      },
+    };
+  } catch (error) {
+    await nc.close();
+    throw error;
+  }
+}
