@@ -59,7 +59,23 @@ export type ClientFrameOf<T extends ClientFrameType> = Extract<ClientFrame, { t:
 
 // ---- edge → client ----------------------------------------------------------------
 
-/** A message as it waits in an inbox and as the edge delivers it; `from` is stamped by the edge. */
+export const UserRef = z.object({ id: Uuid, name: Name });
+export const GroupRef = z.object({ id: Uuid, name: Name });
+
+/** A change of a group's membership, sent to its members by the group service. */
+export const GroupEvent = z.object({
+  kind: z.enum(["created", "joined", "added", "left", "removed", "admin", "closed"]),
+  group: GroupRef,
+  user: UserRef,
+  by: UserRef.optional(),
+});
+export type GroupEvent = z.infer<typeof GroupEvent>;
+
+/**
+ * A message as it waits in an inbox and as the edge delivers it. `from` is stamped by
+ * the edge (or the group service for group copies and events), never taken from a client.
+ * A group copy carries `group`; a membership change carries `event` and an empty body.
+ */
 export const InboxMessage = z.object({
   v: z.literal(1),
   id: Uuid,
@@ -67,6 +83,8 @@ export const InboxMessage = z.object({
   fromName: Name,
   body: Bytes,
   sentAt: z.number().int().nonnegative(),
+  group: GroupRef.optional(),
+  event: GroupEvent.optional(),
 });
 export type InboxMessage = z.infer<typeof InboxMessage>;
 

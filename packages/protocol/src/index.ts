@@ -4,7 +4,7 @@ export { NAME_PATTERN, Name, foldName, isValidName, passwordProblem, PASSWORD_MA
 export { names, NAMESPACE_PATTERN, type AuthVerb, type Names } from "./subjects.ts";
 export { DEFAULT_MAX_FRAME, FrameReader, decodeBody, encodeFrame, encodeRecord } from "./codec.ts";
 export {
-  PROTOCOL_VERSION, MAX_MESSAGE_BODY, Backup, ClientFrame, InboxMessage, PrekeyBundle, PublicBundle, ServerFrame, SignedPrekey,
+  PROTOCOL_VERSION, MAX_MESSAGE_BODY, GroupEvent, GroupRef, UserRef, Backup, ClientFrame, InboxMessage, PrekeyBundle, PublicBundle, ServerFrame, SignedPrekey,
   type ClientFrameOf, type ClientFrameType, type ServerFrameOf,
 } from "./frames.ts";
 export { RpcReply, verb, type Verb } from "./rpc.ts";

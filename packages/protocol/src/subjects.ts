@@ -19,6 +19,9 @@ export function names(namespace: string) {
     inbox: (userId: string) => `${ns}.inbox.${userId}`,
     /** The durable consumer a receiving device binds on the inbox stream. */
     deviceConsumer: (userId: string) => `dev_${userId}`,
+    groupStream: `${upper}_GROUPS`,
+    groupWildcard: `${ns}.group.*`,
+    group: (groupId: string) => `${ns}.group.${groupId}`,
     auth: (verb: AuthVerb) => `${ns}.svc.auth.${verb}`,
     authQueue: `${ns}-auth`,
     /** Every live authenticated connection of a user listens here (pings, kicks). */
