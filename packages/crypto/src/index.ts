@@ -1,1 +1,26 @@
-export {};
+// The public face of @natter/crypto: end-to-end encryption over an injected WebCrypto provider.
+export type { Bytes } from "./bytes.ts";
+export { toBase64url, fromBase64url } from "./bytes.ts";
+export { CryptoError, CRYPTO_ERROR_CODES, isCryptoError } from "./errors.ts";
+export type { CryptoErrorCode } from "./errors.ts";
+export { createPrimitives, nativeSubtle, peculiarSubtle } from "./primitives.ts";
+export type { Primitives, KeyPair, SubtleCrypto, CryptoKey } from "./primitives.ts";
+export { DeviceIdentity, verifyBundle, verifyPrekeyBundle } from "./identity.ts";
+export type { SignedPrekey, PublicBundle, PrekeyBundle, DeviceIdentityJSON } from "./identity.ts";
+export { Session } from "./session.ts";
+export type { SessionJSON } from "./session.ts";
+export { MAX_SKIP, MAX_SKIPPED_KEYS } from "./ratchet.ts";
+export {
+  OutboundSenderKey,
+  InboundSenderKeys,
+  senderKeyGroupId,
+  senderKeyMessageInfo,
+  MAX_SENDER_KEY_JUMP,
+  MAX_SENDER_KEY_SKIPPED,
+  MAX_SENDER_KEY_STATES,
+} from "./sender-keys.ts";
+export type { OutboundSenderKeyJSON, InboundSenderKeysJSON, SenderKeyMessageInfo } from "./sender-keys.ts";
+export { generateAttachmentKey, encryptAttachment, decryptAttachment, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE } from "./attachment.ts";
+export type { EncryptedAttachment } from "./attachment.ts";
+export { safetyNumber } from "./safety-number.ts";
+export { sealBackup, openBackup, encryptDeviceBackup, decryptDeviceBackup, MIN_BACKUP_ITERATIONS } from "./backup.ts";
