@@ -95,7 +95,8 @@ function show(service: string, line: string): void {
   try {
     const { level, msg, time: _t, pid: _p, hostname: _h, service: _s, ...rest } = JSON.parse(line) as Record<string, unknown>;
     const extra = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`).join(" ");
-    text = `${(LEVELS[level as number] ?? "").padEnd(5)} ${String(msg)}${extra ? ` ${extra}` : ""}`;
+    const label = typeof level === "number" ? LEVELS[level] ?? "" : String(level ?? "");
+    text = `${label.padEnd(5)} ${String(msg)}${extra ? ` ${extra}` : ""}`;
   } catch { /* not JSON: show as is */ }
   console.log(`[${service}] ${text}`);
 }

@@ -5,8 +5,11 @@ import { DEFAULT_MAX_FRAME } from "@natter/protocol";
 const port = z.coerce.number().int().min(0).max(65535);
 const positive = z.coerce.number().positive();
 
+// Edges keep no tables: everything they need comes through NATS.
+const { DATABASE_URL: _unused, ...common } = CommonEnv;
+
 export const EdgeEnv = z.object({
-  ...CommonEnv,
+  ...common,
   EDGE_HOST: z.string().default("127.0.0.1"),
   EDGE_PORT: port.default(7400),
   /** The address clients are told to use for this edge (redirects); defaults to host:port. */
