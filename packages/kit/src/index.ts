@@ -1,1 +1,13 @@
-export {};
+/**
+ * @natter/kit: what every natter service needs to run — configuration, logging, NATS and
+ * Postgres connections, migrations, request/reply, health endpoints and shutdown.
+ */
+export { CommonEnv, ConfigError, loadConfig, redactConfig } from "./config.ts";
+export { createLogger, type Logger } from "./logger.ts";
+export { connectNats, type NatsConnection, type Subscription } from "./nats.ts";
+export { createPool } from "./pg.ts";
+export { migrate } from "./migrate.ts";
+export { call, serve } from "./rpc.ts";
+export { startHealth } from "./health.ts";
+export { runService, type ServiceContext } from "./run-service.ts";
+export { ensureInboxStream } from "./inbox-stream.ts";

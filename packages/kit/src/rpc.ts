@@ -1,0 +1,99 @@
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import { NatterError, RpcReply, parse, type Verb } from "@natter/protocol";
+import type { z } from "zod";
+import type { Logger } from "./logger.ts";
+
+const DEFAULT_TIMEOUT_MS = 5000;
+
+/**
+ * Answers `verb` requests on `subject` (queue group `queue`, so replicas share the load).
+ * Each request is parsed with `verb.req`, handled concurrently, and answered with one
+ * JSON `RpcReply`: the handler's result, its NatterError, or INTERNAL for anything else
+ * (logged without the request). A failing handler never takes the process down.
+ */
+export function serve<V extends Verb>(
+  nc: NatsConnection,
+  subject: string,
+  queue: string,
+  verb: V,
+  handler: (req: z.output<V["req"]>) => Promise<z.input<V["res"]>>,
+  logger: Logger,
+): Subscription {
+  const log = logger.child({ subject });
+  return nc.subscribe(subject, {
+    queue,
+    callback: (err, msg) => {
+      if (err) {
+        log.warn({ err }, "subscription failed");
+        return;
+      }
+      void answer(msg, verb, handler, log);
+    },
+  });
+}
+
+async function answer<V extends Verb>(
+  msg: Msg,
+  verb: V,
+  handler: (req: z.output<V["req"]>) => Promise<z.input<V["res"]>>,
+  log: Logger,
+): Promise<void> {
+  let reply: RpcReply;
+  try {
+    const req = parse<V["req"]>(verb.req, decodeJson(msg.data), "BAD_FRAME");
+    const data = parse<V["res"]>(verb.res, await handler(req), "INTERNAL");
+    reply = { ok: true, data };
+  } catch (err) {
+    if (err instanceof NatterError) {
+      if (err.code === "INTERNAL") log.error({ err }, "handler broke its contract");
+      reply = { ok: false, code: err.code, message: err.message, ...(err.detail ? { detail: { ...err.detail } } : {}) };
+    } else {
+      log.error({ err }, "handler failed");
+      reply = { ok: false, code: "INTERNAL", message: new NatterError("INTERNAL").message };
+    }
+  }
+  if (!msg.reply) return;
+  try {
+    msg.respond(JSON.stringify(reply));
+  } catch (err) {
+    log.warn({ err }, "could not send reply");
+  }
+}
+
+function decodeJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(data));
+  } catch (cause) {
+    throw new NatterError("BAD_FRAME", "malformed request: not JSON", { cause });
+  }
+}
+
+/**
+ * Calls a service verb and returns its parsed result. Throws the reply's NatterError,
+ * or UNAVAILABLE when nobody answers (no responders, timeout, connection closed).
+ */
+export async function call<V extends Verb>(
+  nc: NatsConnection,
+  subject: string,
+  verb: V,
+  req: z.input<V["req"]>,
+  opts: { timeoutMs?: number } = {},
+): Promise<z.output<V["res"]>> {
+  let msg: Msg;
+  try {
+    msg = await nc.request(subject, JSON.stringify(req), { timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  } catch (cause) {
+    throw new NatterError("UNAVAILABLE", undefined, { cause });
+  }
+  const reply = parse(RpcReply, decodeReply(msg.data), "INTERNAL");
+  if (!reply.ok) throw new NatterError(reply.code, reply.message, reply.detail ? { detail: reply.detail } : undefined);
+  return parse<V["res"]>(verb.res, reply.data, "INTERNAL");
+}
+
+function decodeReply(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(data));
+  } catch (cause) {
+    throw new NatterError("INTERNAL", "malformed reply: not JSON", { cause });
+  }
+}

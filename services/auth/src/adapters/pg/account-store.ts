@@ -1,0 +1,181 @@
+import type pg from "pg";
+import type { SignedPrekey } from "@natter/protocol";
+import type { Account, AccountStore, ClaimedBundle, NewAccount, PublicIdentity } from "../../domain/account-store.ts";
+
+const UNIQUE_VIOLATION = "23505";
+const FOREIGN_KEY_VIOLATION = "23503";
+
+function pgCode(err: unknown): string | undefined {
+  return typeof err === "object" && err !== null && "code" in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+/** Accounts, device keys, one-time prekeys and backups in schema `auth`. */
+export class PgAccountStore implements AccountStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async create(a: NewAccount): Promise<"created" | "taken"> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const at = new Date(a.createdAt);
+      const inserted = await client.query(
+        `INSERT INTO auth.accounts (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (username) DO NOTHING`,
+        [a.id, a.username, a.passwordHash, at],
+      );
+      if (inserted.rowCount === 0) {
+        await client.query("ROLLBACK");
+        return "taken";
+      }
+      const b = a.bundle;
+      await client.query(
+        `INSERT INTO auth.device_keys (user_id, identity_key, identity_dh_key, identity_dh_signature,
+           signed_prekey_id, signed_prekey, signed_prekey_signature, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [a.id, b.identityKey, b.identityDhKey, b.identityDhSignature, b.signedPrekey.id, b.signedPrekey.publicKey, b.signedPrekey.signature, at],
+      );
+      await insertPrekeys(client, a.id, b.oneTimePrekeys);
+      await client.query("INSERT INTO auth.key_backups (user_id, backup, updated_at) VALUES ($1, $2, $3)", [a.id, a.backup, at]);
+      await client.query("COMMIT");
+      return "created";
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      if (pgCode(err) === UNIQUE_VIOLATION) return "taken";
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async findByName(username: string): Promise<Account | undefined> {
+    const { rows } = await this.pool.query<{ id: string; username: string; password_hash: string; failed_logins: number; locked_until: Date | null }>(
+      "SELECT id, username, password_hash, failed_logins, locked_until FROM auth.accounts WHERE username = $1",
+      [username],
+    );
+    const row = rows[0];
+    return row && {
+      id: row.id,
+      username: row.username,
+      passwordHash: row.password_hash,
+      failedLogins: row.failed_logins,
+      lockedUntil: row.locked_until?.getTime(),
+    };
+  }
+
+  async recordFailure(userId: string): Promise<number> {
+    const { rows } = await this.pool.query<{ failed_logins: number }>(
+      "UPDATE auth.accounts SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+      [userId],
+    );
+    return rows[0]?.failed_logins ?? 0;
+  }
+
+  async lock(userId: string, until: number): Promise<void> {
+    await this.pool.query("UPDATE auth.accounts SET locked_until = $2, failed_logins = 0 WHERE id = $1", [userId, new Date(until)]);
+  }
+
+  async resetFailures(userId: string): Promise<void> {
+    await this.pool.query("UPDATE auth.accounts SET locked_until = NULL, failed_logins = 0 WHERE id = $1", [userId]);
+  }
+
+  async publicIdentity(username: string): Promise<PublicIdentity | undefined> {
+    const { rows } = await this.pool.query<{ id: string; username: string; identity_key: string }>(
+      `SELECT a.id, a.username, k.identity_key
+         FROM auth.accounts a JOIN auth.device_keys k ON k.user_id = a.id WHERE a.username = $1`,
+      [username],
+    );
+    const row = rows[0];
+    return row && { userId: row.id, username: row.username, identityKey: row.identity_key };
+  }
+
+  async claimBundle(username: string): Promise<ClaimedBundle | undefined> {
+    // One statement: pick an unclaimed prekey, skipping rows other claims hold, and delete it.
+    const { rows } = await this.pool.query<BundleRow>(
+      `WITH owner AS (
+         SELECT a.id, a.username, k.identity_key, k.identity_dh_key, k.identity_dh_signature,
+                k.signed_prekey_id, k.signed_prekey, k.signed_prekey_signature
+           FROM auth.accounts a JOIN auth.device_keys k ON k.user_id = a.id
+          WHERE a.username = $1
+       ), claimed AS (
+         DELETE FROM auth.one_time_prekeys
+          WHERE (user_id, key_id) = (
+            SELECT user_id, key_id FROM auth.one_time_prekeys
+             WHERE user_id = (SELECT id FROM owner)
+             ORDER BY key_id LIMIT 1
+             FOR UPDATE SKIP LOCKED)
+         RETURNING key_id, public_key, signature
+       )
+       SELECT owner.*, claimed.key_id, claimed.public_key, claimed.signature
+         FROM owner LEFT JOIN claimed ON true`,
+      [username],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    const signedPrekey = { id: Number(row.signed_prekey_id), publicKey: row.signed_prekey, signature: row.signed_prekey_signature };
+    const base = { v: 1 as const, identityKey: row.identity_key, identityDhKey: row.identity_dh_key, identityDhSignature: row.identity_dh_signature, signedPrekey };
+    const bundle = row.key_id === null
+      ? base
+      : { ...base, oneTimePrekey: { id: Number(row.key_id), publicKey: row.public_key!, signature: row.signature! } };
+    return { userId: row.id, username: row.username, bundle };
+  }
+
+  async addPrekeys(userId: string, keys: readonly SignedPrekey[]): Promise<number | undefined> {
+    try {
+      await insertPrekeys(this.pool, userId, keys);
+    } catch (err) {
+      if (pgCode(err) === FOREIGN_KEY_VIOLATION) return undefined;
+      throw err;
+    }
+    const { rows } = await this.pool.query<{ exists: boolean; count: number }>(
+      `SELECT EXISTS (SELECT 1 FROM auth.accounts WHERE id = $1) AS exists,
+              (SELECT count(*)::int FROM auth.one_time_prekeys WHERE user_id = $1) AS count`,
+      [userId],
+    );
+    return rows[0]!.exists ? rows[0]!.count : undefined;
+  }
+
+  async putBackup(userId: string, backup: string, at: number): Promise<boolean> {
+    try {
+      await this.pool.query(
+        `INSERT INTO auth.key_backups (user_id, backup, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id) DO UPDATE SET backup = EXCLUDED.backup, updated_at = EXCLUDED.updated_at`,
+        [userId, backup, new Date(at)],
+      );
+      return true;
+    } catch (err) {
+      if (pgCode(err) === FOREIGN_KEY_VIOLATION) return false;
+      throw err;
+    }
+  }
+
+  async getBackup(userId: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ backup: string }>("SELECT backup FROM auth.key_backups WHERE user_id = $1", [userId]);
+    return rows[0]?.backup;
+  }
+}
+
+interface BundleRow {
+  id: string;
+  username: string;
+  identity_key: string;
+  identity_dh_key: string;
+  identity_dh_signature: string;
+  signed_prekey_id: string;
+  signed_prekey: string;
+  signed_prekey_signature: string;
+  key_id: string | null;
+  public_key: string | null;
+  signature: string | null;
+}
+
+async function insertPrekeys(db: pg.Pool | pg.PoolClient, userId: string, keys: readonly SignedPrekey[]): Promise<void> {
+  if (keys.length === 0) return;
+  // A re-uploaded id replaces the old key: the client has replaced its private half too.
+  await db.query(
+    `INSERT INTO auth.one_time_prekeys (user_id, key_id, public_key, signature)
+     SELECT $1, k.id, k.public_key, k.signature
+       FROM unnest($2::bigint[], $3::text[], $4::text[]) AS k (id, public_key, signature)
+     ON CONFLICT (user_id, key_id) DO UPDATE SET public_key = EXCLUDED.public_key, signature = EXCLUDED.signature`,
+    [userId, keys.map((k) => k.id), keys.map((k) => k.publicKey), keys.map((k) => k.signature)],
+  );
+}

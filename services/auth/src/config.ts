@@ -1,0 +1,62 @@
+import { z } from "zod";
+import { CommonEnv, loadConfig } from "@natter/kit";
+
+const Base64url = z.string().regex(/^[A-Za-z0-9_-]+$/);
+const SigningJwk = z.object({
+  kty: z.literal("OKP"),
+  crv: z.literal("Ed25519"),
+  x: Base64url.length(43),
+  d: Base64url.length(43),
+  kid: z.string().min(1).max(64),
+  alg: z.literal("EdDSA").optional(),
+});
+
+const JwtKeys = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be a JSON array of Ed25519 private JWKs" });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(SigningJwk).min(1, "needs at least one key"))
+  .refine((keys) => new Set(keys.map((k) => k.kid)).size === keys.length, "key ids (kid) must differ");
+
+const Seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** The auth service's environment. */
+export const AuthEnv = z
+  .object({
+    ...CommonEnv,
+    NODE_ENV: z.string().optional(),
+    /** JSON array of private Ed25519 JWKs with `kid`: the first signs, all verify. */
+    AUTH_JWT_KEYS: JwtKeys,
+    AUTH_BCRYPT_COST: z.coerce.number().int().min(4).max(31).default(12),
+    AUTH_TOKEN_TTL: Seconds(900),
+    AUTH_REFRESH_TTL: Seconds(30 * 24 * 3600),
+    /** Port for /healthz and /readyz; 0 turns them off. */
+    AUTH_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+    AUTH_LOCK_SECONDS: Seconds(60),
+    /** Login and register attempts per client address per minute. */
+    AUTH_ADDR_LIMIT: z.coerce.number().int().positive().default(30),
+  })
+  .refine((env) => env.NODE_ENV === "test" || !(env.AUTH_BCRYPT_COST < 10), {
+    message: "must be at least 10 (lower costs only with NODE_ENV=test)",
+    path: ["AUTH_BCRYPT_COST"],
+    // Checked even when other variables are wrong, so every problem is listed at once.
+    when: (payload) => {
+      const value = payload.value as { AUTH_BCRYPT_COST?: unknown };
+      return typeof value?.AUTH_BCRYPT_COST === "number";
+    },
+  });
+
+export type AuthConfig = z.output<typeof AuthEnv>;
+
+/** Secret entries to leave out of any printout. */
+export const AUTH_SECRETS = ["AUTH_JWT_KEYS"] as const;
+
+export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): Readonly<AuthConfig> {
+  return loadConfig(AuthEnv, env);
+}

@@ -1,0 +1,158 @@
+// In-memory implementations of the domain's interfaces, for unit tests.
+import type { PublicBundle, SignedPrekey } from "@natter/protocol";
+import type { Account, AccountStore, ClaimedBundle, NewAccount, PublicIdentity } from "./account-store.ts";
+import type { AttemptStore } from "./attempt-store.ts";
+import type { Clock } from "./clock.ts";
+import type { PasswordHasher } from "./password-hasher.ts";
+import type { Secrets } from "./secrets.ts";
+import type { NewSession, SessionStore } from "./session-store.ts";
+import type { AccessClaims, TokenIssuer } from "./token-issuer.ts";
+
+export class FakeClock implements Clock {
+  constructor(public ms = Date.UTC(2030, 0, 1)) {}
+  now(): number {
+    return this.ms;
+  }
+  advance(seconds: number): void {
+    this.ms += seconds * 1000;
+  }
+}
+
+/** Reversible "hashing" that records every verify, to check unknown users cost the same. */
+export class FakeHasher implements PasswordHasher {
+  readonly verified: Array<{ password: string; hash: string }> = [];
+  async hash(password: string): Promise<string> {
+    return `hashed:${password}`;
+  }
+  async verify(password: string, hash: string): Promise<boolean> {
+    this.verified.push({ password, hash });
+    // Like bcrypt, only the first 72 bytes count.
+    const cut = (s: string) => Buffer.from(s, "utf8").subarray(0, 72).toString("latin1");
+    return hash.startsWith("hashed:") && cut(hash.slice(7)) === cut(password);
+  }
+}
+
+export class FakeSecrets implements Secrets {
+  private n = 0;
+  newId(): string {
+    this.n += 1;
+    return `00000000-0000-4000-8000-${String(this.n).padStart(12, "0")}`;
+  }
+  newRefreshToken(): string {
+    this.n += 1;
+    return `refresh-${this.n}`;
+  }
+  digest(refreshToken: string): string {
+    return `digest(${refreshToken})`;
+  }
+}
+
+export class FakeTokens implements TokenIssuer {
+  async issue(claims: AccessClaims, nowMs: number): Promise<{ token: string; expiresAt: number }> {
+    return { token: `token:${claims.sid}:${nowMs}`, expiresAt: Math.floor(nowMs / 1000) + 900 };
+  }
+  publicKeys() {
+    return [{ kty: "OKP" as const, crv: "Ed25519" as const, x: "x", kid: "k1", alg: "EdDSA" as const }];
+  }
+}
+
+interface StoredAccount extends Account {
+  bundle: PublicBundle;
+  prekeys: SignedPrekey[];
+  backup: string;
+}
+
+export class MemoryAccounts implements AccountStore {
+  readonly byId = new Map<string, StoredAccount>();
+
+  async create(a: NewAccount): Promise<"created" | "taken"> {
+    if (await this.findByName(a.username)) return "taken";
+    this.byId.set(a.id, {
+      id: a.id, username: a.username, passwordHash: a.passwordHash, failedLogins: 0, lockedUntil: undefined,
+      bundle: a.bundle, prekeys: [...a.bundle.oneTimePrekeys], backup: a.backup,
+    });
+    return "created";
+  }
+  async findByName(username: string): Promise<Account | undefined> {
+    const found = [...this.byId.values()].find((a) => a.username === username);
+    return found && { ...found };
+  }
+  async recordFailure(userId: string): Promise<number> {
+    const a = this.byId.get(userId)!;
+    a.failedLogins += 1;
+    return a.failedLogins;
+  }
+  async lock(userId: string, until: number): Promise<void> {
+    const a = this.byId.get(userId)!;
+    a.lockedUntil = until;
+    a.failedLogins = 0;
+  }
+  async resetFailures(userId: string): Promise<void> {
+    const a = this.byId.get(userId)!;
+    a.lockedUntil = undefined;
+    a.failedLogins = 0;
+  }
+  async publicIdentity(username: string): Promise<PublicIdentity | undefined> {
+    const a = [...this.byId.values()].find((x) => x.username === username);
+    return a && { userId: a.id, username: a.username, identityKey: a.bundle.identityKey };
+  }
+  async claimBundle(username: string): Promise<ClaimedBundle | undefined> {
+    const a = [...this.byId.values()].find((x) => x.username === username);
+    if (!a) return undefined;
+    const { oneTimePrekeys: _all, ...rest } = a.bundle;
+    const oneTimePrekey = a.prekeys.shift();
+    return { userId: a.id, username: a.username, bundle: oneTimePrekey ? { ...rest, oneTimePrekey } : rest };
+  }
+  async addPrekeys(userId: string, keys: readonly SignedPrekey[]): Promise<number | undefined> {
+    const a = this.byId.get(userId);
+    if (!a) return undefined;
+    for (const key of keys) {
+      a.prekeys = a.prekeys.filter((k) => k.id !== key.id);
+      a.prekeys.push(key);
+    }
+    return a.prekeys.length;
+  }
+  async putBackup(userId: string, backup: string): Promise<boolean> {
+    const a = this.byId.get(userId);
+    if (!a) return false;
+    a.backup = backup;
+    return true;
+  }
+  async getBackup(userId: string): Promise<string | undefined> {
+    return this.byId.get(userId)?.backup;
+  }
+}
+
+export class MemorySessions implements SessionStore {
+  readonly rows = new Map<string, NewSession & { revokedAt?: number }>();
+  constructor(private readonly accounts: MemoryAccounts) {}
+
+  async create(session: NewSession): Promise<void> {
+    this.rows.set(session.sid, { ...session });
+  }
+  async rotate(oldHash: string, newHash: string, now: number, refreshExpiresAt: number) {
+    const row = [...this.rows.values()].find((s) => s.refreshHash === oldHash);
+    if (!row || row.revokedAt !== undefined || row.refreshExpiresAt <= now) return undefined;
+    row.refreshHash = newHash;
+    row.refreshExpiresAt = refreshExpiresAt;
+    return { sid: row.sid, userId: row.userId, username: this.accounts.byId.get(row.userId)!.username };
+  }
+  async revoke(sid: string, now: number): Promise<void> {
+    const row = this.rows.get(sid);
+    if (row) row.revokedAt ??= now;
+  }
+  async isActive(sid: string, now: number): Promise<boolean> {
+    const row = this.rows.get(sid);
+    return !!row && row.revokedAt === undefined && row.refreshExpiresAt > now;
+  }
+}
+
+export class MemoryAttempts implements AttemptStore {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+  async hit(addr: string, windowStart: number): Promise<number> {
+    const w = this.windows.get(addr);
+    const next = w && w.start === windowStart ? { start: windowStart, count: w.count + 1 } : { start: windowStart, count: 1 };
+    this.windows.set(addr, next);
+    return next.count;
+  }
+}

@@ -1,0 +1,98 @@
+import { fileURLToPath } from "node:url";
+import { connectNats, createLogger, createPool, migrate, startHealth, type Logger } from "@natter/kit";
+import type { AuthConfig } from "./config.ts";
+import { PgAccountStore } from "./adapters/pg/account-store.ts";
+import { PgAttemptStore } from "./adapters/pg/attempt-store.ts";
+import { PgSessionStore } from "./adapters/pg/session-store.ts";
+import { BcryptHasher } from "./adapters/crypto/bcrypt-hasher.ts";
+import { JwtIssuer } from "./adapters/crypto/jwt-issuer.ts";
+import { nodeSecrets } from "./adapters/crypto/node-secrets.ts";
+import { serveAuth } from "./adapters/nats/serve-auth.ts";
+import { AuthService } from "./domain/auth-service.ts";
+import { systemClock, type Clock } from "./domain/clock.ts";
+import { DEFAULT_LOGIN_POLICY } from "./domain/login-policy.ts";
+
+const MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
+const PRUNE_EVERY_MS = 5 * 60_000;
+
+export interface AuthDepsOverride {
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export interface RunningAuth {
+  /** The health server's port when AUTH_HEALTH_PORT is set. */
+  healthPort: number | undefined;
+  /** Stops taking requests, lets those in flight finish, and closes connections. */
+  close(): Promise<void>;
+}
+
+/** Starts the auth service in this process: migrates, connects and serves every verb. */
+export async function startAuth(config: Readonly<AuthConfig>, deps: AuthDepsOverride = {}): Promise<RunningAuth> {
+  const logger = deps.logger ?? createLogger("auth", config.LOG_LEVEL);
+  const clock = deps.clock ?? systemClock;
+  const closers: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    for (const fn of closers.splice(0).reverse()) {
+      await fn().catch((err: unknown) => logger.warn({ err }, "close step failed"));
+    }
+  };
+
+  try {
+    const pool = createPool(config.DATABASE_URL, logger);
+    closers.push(() => pool.end());
+    await migrate(pool, { schema: "auth", dir: MIGRATIONS, logger });
+
+    const attempts = new PgAttemptStore(pool);
+    const auth = await AuthService.create(
+      {
+        accounts: new PgAccountStore(pool),
+        sessions: new PgSessionStore(pool),
+        attempts,
+        hasher: new BcryptHasher(config.AUTH_BCRYPT_COST),
+        tokens: await JwtIssuer.create(config.AUTH_JWT_KEYS, config.AUTH_TOKEN_TTL),
+        secrets: nodeSecrets,
+        clock,
+      },
+      {
+        ...DEFAULT_LOGIN_POLICY,
+        lockMs: config.AUTH_LOCK_SECONDS * 1000,
+        addrLimit: config.AUTH_ADDR_LIMIT,
+        refreshTtlMs: config.AUTH_REFRESH_TTL * 1000,
+      },
+    );
+
+    const prune = setInterval(() => {
+      attempts.prune(clock.now() - DEFAULT_LOGIN_POLICY.addrWindowMs).catch((err: unknown) => logger.warn({ err }, "pruning attempts failed"));
+    }, PRUNE_EVERY_MS);
+    prune.unref();
+    closers.push(async () => clearInterval(prune));
+
+    const nc = await connectNats({ servers: config.NATS_URL, name: "natter-auth", logger });
+    // drain() lets in-flight requests answer before the connection closes.
+    closers.push(() => nc.drain());
+    const server = serveAuth(nc, config.NATTER_NAMESPACE, auth, logger);
+    // Runs before the connection drains and the pool ends: requests in flight get answers.
+    closers.push(() => server.drain());
+    await nc.flush();
+
+    let healthPort: number | undefined;
+    if (config.AUTH_HEALTH_PORT > 0) {
+      const health = await startHealth({
+        port: config.AUTH_HEALTH_PORT,
+        logger,
+        ready: async () => {
+          if (nc.isClosed() || nc.isDraining()) return false;
+          await pool.query("SELECT 1");
+          return true;
+        },
+      });
+      healthPort = health.port;
+      closers.push(() => health.close());
+    }
+    return { healthPort, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
