@@ -28,6 +28,8 @@ export const ERRORS = {
   NOT_ADMIN: "only admins can add or remove members",
   GROUP_CLOSED: "that group is closed: an admin has to add you",
   GROUP_NAME_TAKEN: "a group of that name exists already",
+  FILE_TOO_LARGE: "the file is larger than the server accepts",
+  NO_SUCH_FILE: "no such file (it may have expired)",
   MESSAGE_TOO_LARGE: "the message is larger than the server accepts",
   UNAVAILABLE: "the service is not available right now: try again",
   INTERNAL: "something went wrong on the server",

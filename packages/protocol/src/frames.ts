@@ -6,7 +6,7 @@ import { Name } from "./names.ts";
 export const PROTOCOL_VERSION = 1;
 
 const RequestId = z.number().int().nonnegative().max(2 ** 32);
-const Bytes = z.instanceof(Uint8Array);
+const Bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, "expected bytes");
 const Base64url = z.string().max(4096).regex(/^[A-Za-z0-9_-]*$/);
 const Uuid = z.uuid();
 const Password = z.string().max(1024);
@@ -52,6 +52,12 @@ export const ClientFrame = z.discriminatedUnion("t", [
   z.object({ t: z.literal("prekeys"), id: RequestId, add: z.array(SignedPrekey).max(1000), replace: z.boolean().optional() }),
   z.object({ t: z.literal("backup"), id: RequestId, put: Backup.optional() }),
   z.object({ t: z.literal("ping"), id: RequestId }),
+  /** Starts storing an encrypted file of `size` bytes; chunks follow. */
+  z.object({ t: z.literal("upload"), id: RequestId, size: z.number().int().nonnegative() }),
+  /** One piece of an upload; answered `ok` once taken, the `last` one `stored` once durable. */
+  z.object({ t: z.literal("chunk"), id: RequestId, upload: Uuid, data: Bytes, last: z.boolean() }),
+  /** Asks for a stored file; answered by `data` frames, the final one flagged `last`. */
+  z.object({ t: z.literal("download"), id: RequestId, file: Uuid }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientFrameType = ClientFrame["t"];
@@ -91,8 +97,13 @@ export type InboxMessage = z.infer<typeof InboxMessage>;
 const ErrorCodeSchema = z.enum(Object.keys(ERRORS) as [keyof typeof ERRORS, ...(keyof typeof ERRORS)[]]);
 
 export const ServerFrame = z.discriminatedUnion("t", [
-  z.object({ t: z.literal("welcome"), v: z.number().int(), edge: z.string(), maxFrame: z.number().int() }),
+  z.object({
+    t: z.literal("welcome"), v: z.number().int(), edge: z.string(), maxFrame: z.number().int(),
+    /** The largest file (ciphertext bytes) this server stores, and the chunk size to send it in. */
+    maxFile: z.number().int(), chunkSize: z.number().int(),
+  }),
   z.object({ t: z.literal("redirect"), to: z.string() }),
+  /** `expiresAt`: when `token` expires, in seconds since the epoch (the JWT's `exp`). */
   z.object({ t: z.literal("session"), id: RequestId, userId: Uuid, username: Name, token: Token, refresh: Token, expiresAt: z.number() }),
   z.object({ t: z.literal("resumed"), id: RequestId, userId: Uuid, username: Name }),
   z.object({ t: z.literal("ok"), id: RequestId }),
@@ -102,6 +113,9 @@ export const ServerFrame = z.discriminatedUnion("t", [
   z.object({ t: z.literal("prekeys"), id: RequestId, count: z.number().int() }),
   z.object({ t: z.literal("backup"), id: RequestId, backup: Backup }),
   z.object({ t: z.literal("pong"), id: RequestId }),
+  z.object({ t: z.literal("upload"), id: RequestId, file: Uuid }),
+  z.object({ t: z.literal("stored"), id: RequestId, file: Uuid, size: z.number().int() }),
+  z.object({ t: z.literal("data"), id: RequestId, data: Bytes, last: z.boolean() }),
   z.object({ t: z.literal("deliver"), msg: InboxMessage }),
   z.object({ t: z.literal("event"), kind: z.enum(["kicked", "shutdown"]), message: z.string() }),
   z.object({ t: z.literal("error"), id: RequestId.optional(), code: ErrorCodeSchema, message: z.string() }),

@@ -9,3 +9,4 @@ export {
 } from "./frames.ts";
 export { RpcReply, verb, type Verb } from "./rpc.ts";
 export { AuthApi, PublicJwk, SessionGrant } from "./auth-api.ts";
+export { GroupApi, GroupEnvelope, GroupMember, GroupRole, GroupSummary, GroupView, MAX_INITIAL_MEMBERS, type GroupVerb } from "./group-api.ts";

@@ -1,3 +1,5 @@
+import type { GroupVerb } from "./group-api.ts";
+
 /**
  * Every NATS name natter uses, built from one namespace so that test runs and tenants
  * can share one NATS. Subjects carry ids, never usernames or other client text.
@@ -19,11 +21,15 @@ export function names(namespace: string) {
     inbox: (userId: string) => `${ns}.inbox.${userId}`,
     /** The durable consumer a receiving device binds on the inbox stream. */
     deviceConsumer: (userId: string) => `dev_${userId}`,
+    /** Object store bucket of encrypted files. */
+    attachments: `${ns}-attachments`,
     groupStream: `${upper}_GROUPS`,
     groupWildcard: `${ns}.group.*`,
     group: (groupId: string) => `${ns}.group.${groupId}`,
     auth: (verb: AuthVerb) => `${ns}.svc.auth.${verb}`,
     authQueue: `${ns}-auth`,
+    groupSvc: (verb: GroupVerb) => `${ns}.svc.group.${verb}`,
+    groupQueue: `${ns}-group`,
     /** Every live authenticated connection of a user listens here (pings, kicks). */
     session: (userId: string) => `${ns}.sess.${userId}`,
     /** Only the connection receiving a user's deliveries listens here. */

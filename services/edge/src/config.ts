@@ -15,6 +15,9 @@ export const EdgeEnv = z.object({
   /** The address clients are told to use for this edge (redirects); defaults to host:port. */
   EDGE_PUBLIC_ADDR: z.string().optional(),
   EDGE_MAX_FRAME: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(DEFAULT_MAX_FRAME),
+  /** Largest file a client may store, in bytes (default 100 MiB plus room for encryption overhead). */
+  EDGE_MAX_FILE: z.coerce.number().int().positive().default(100 * 1024 * 1024 + 64 * 1024),
+  EDGE_CHUNK_SIZE: z.coerce.number().int().min(4096).default(256 * 1024),
   EDGE_TLS_CERT: z.string().optional(),
   EDGE_TLS_KEY: z.string().optional(),
   EDGE_HEALTH_PORT: port.default(0),
@@ -24,6 +27,9 @@ export const EdgeEnv = z.object({
   EDGE_SEND_RATE: positive.default(1000),
   /** A connection that has not logged in after this long is closed. */
   EDGE_LOGIN_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+}).refine((env) => env.EDGE_CHUNK_SIZE + 1024 <= env.EDGE_MAX_FRAME, {
+  message: "EDGE_CHUNK_SIZE must leave room for the frame around it within EDGE_MAX_FRAME",
+  path: ["EDGE_CHUNK_SIZE"],
 }).refine((env) => Boolean(env.EDGE_TLS_CERT) === Boolean(env.EDGE_TLS_KEY), {
   message: "EDGE_TLS_CERT and EDGE_TLS_KEY go together",
   path: ["EDGE_TLS_CERT"],

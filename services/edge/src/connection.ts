@@ -6,8 +6,9 @@ import {
   type ClientFrameOf, type ServerFrame,
 } from "@natter/protocol";
 import type { Logger } from "@natter/kit";
-import type { Delivery, DeviceFeed, Identity, Inbox, SessionBus, SessionMembership, TokenVerifier } from "./domain/ports.ts";
+import type { Delivery, DeviceFeed, FileStore, Identity, Inbox, SessionBus, SessionMembership, TokenVerifier } from "./domain/ports.ts";
 import { TokenBucket } from "./domain/token-bucket.ts";
+import { Upload } from "./upload.ts";
 
 type Auth = typeof AuthApi;
 /** Calls a verb of the auth service; throws NatterError. */
@@ -18,15 +19,23 @@ export interface EdgeContext {
   readonly maxFrame: number;
   readonly sendRate: number;
   readonly loginTimeoutMs: number;
+  /** Largest file accepted (ciphertext bytes), and the chunk size clients are told to use. */
+  readonly maxFile: number;
+  readonly chunkSize: number;
   readonly logger: Logger;
   readonly auth: AuthCall;
   readonly inbox: Inbox;
   readonly bus: SessionBus;
   readonly tokens: TokenVerifier;
+  readonly files: FileStore;
 }
 
 /** After this many frames that could not be understood, the connection is closed. */
 const MAX_BAD_FRAMES = 10;
+/** Uploads one connection may have under way at once. */
+const MAX_UPLOADS = 4;
+/** Stop writing a download while this much waits in the socket's buffer. */
+const WRITE_HIGH_WATER = 1024 * 1024;
 
 /**
  * One client connection: reads frames, checks each against the protocol, answers every
@@ -46,6 +55,7 @@ export class ClientConnection {
   private membership: SessionMembership | undefined;
   private feed: DeviceFeed | undefined;
   private readonly unacked = new Map<string, Delivery>();
+  private readonly uploads = new Map<string, Upload>();
 
   constructor(
     private readonly socket: Socket,
@@ -80,6 +90,7 @@ export class ClientConnection {
     void this.feed?.stop().catch(() => undefined);
     this.membership?.leave();
     this.unacked.clear();
+    for (const upload of this.uploads.values()) upload.abort("the connection closed");
     this.socket.destroy();
     this.onClose(this);
   }
@@ -143,13 +154,62 @@ export class ClientConnection {
         const { backup } = await this.ctx.auth("backup", { userId: me.userId, put: frame.put });
         return this.push({ t: "backup", id: frame.id, backup });
       }
+      case "upload": return this.startUpload(frame);
+      case "chunk": return this.takeChunk(frame);
+      case "download": return this.download(frame);
     }
+  }
+
+  private startUpload(frame: ClientFrameOf<"upload">): void {
+    if (frame.size > this.ctx.maxFile) throw new NatterError("FILE_TOO_LARGE");
+    if (this.uploads.size >= MAX_UPLOADS) throw new NatterError("RATE_LIMITED", "too many uploads at once");
+    const file = randomUUID();
+    const upload = new Upload(frame.size, (requestId) => this.push({ t: "ok", id: requestId }));
+    this.uploads.set(file, upload);
+    this.ctx.files.put(file, upload.stream).then(
+      ({ size }) => {
+        this.uploads.delete(file);
+        if (upload.lastRequestId !== undefined) this.push({ t: "stored", id: upload.lastRequestId, file, size });
+      },
+      (error: unknown) => {
+        this.uploads.delete(file);
+        if (!this.closed) this.log.warn({ err: (error as Error).message }, "upload failed");
+        for (const id of upload.unanswered()) this.replyError(id, new NatterError("UNAVAILABLE"));
+      },
+    );
+    this.push({ t: "upload", id: frame.id, file });
+  }
+
+  private takeChunk(frame: ClientFrameOf<"chunk">): void {
+    const upload = this.uploads.get(frame.upload);
+    if (!upload) throw new NatterError("BAD_FRAME", "no such upload under way");
+    try {
+      upload.offer(frame.id, frame.data, frame.last);
+    } catch (error) {
+      this.uploads.delete(frame.upload);
+      upload.abort("refused chunk");
+      throw error;
+    }
+  }
+
+  private async download(frame: ClientFrameOf<"download">): Promise<void> {
+    const file = await this.ctx.files.get(frame.file);
+    if (!file) throw new NatterError("NO_SUCH_FILE");
+    for await (const data of file.data) {
+      if (this.closed) return;
+      this.push({ t: "data", id: frame.id, data, last: false });
+      if (this.socket.writableLength > WRITE_HIGH_WATER) await new Promise((drained) => this.socket.once("drain", drained));
+    }
+    this.push({ t: "data", id: frame.id, data: new Uint8Array(0), last: true });
   }
 
   private hello(frame: ClientFrameOf<"hello">): void {
     if (frame.v !== PROTOCOL_VERSION) throw new NatterError("VERSION_MISMATCH");
     this.greeted = true;
-    this.push({ t: "welcome", v: PROTOCOL_VERSION, edge: this.ctx.edgeName, maxFrame: this.ctx.maxFrame });
+    this.push({
+      t: "welcome", v: PROTOCOL_VERSION, edge: this.ctx.edgeName, maxFrame: this.ctx.maxFrame,
+      maxFile: this.ctx.maxFile, chunkSize: this.ctx.chunkSize,
+    });
   }
 
   private async register(frame: ClientFrameOf<"register">): Promise<void> {

@@ -7,6 +7,7 @@ import type { AuthCall } from "./connection.ts";
 import { JetStreamInbox } from "./adapters/nats/inbox.ts";
 import { NatsSessionBus } from "./adapters/nats/session-bus.ts";
 import { JwksTokenVerifier } from "./adapters/nats/token-verifier.ts";
+import { ObjectFileStore } from "./adapters/nats/file-store.ts";
 import { listen, type Listener } from "./server.ts";
 
 export interface Edge {
@@ -36,6 +37,9 @@ export async function startEdge(config: EdgeConfig, logger: Logger): Promise<Edg
         maxFrame: config.EDGE_MAX_FRAME,
         sendRate: config.EDGE_SEND_RATE,
         loginTimeoutMs: config.EDGE_LOGIN_TIMEOUT_MS,
+        maxFile: config.EDGE_MAX_FILE,
+        chunkSize: config.EDGE_CHUNK_SIZE,
+        files: await ObjectFileStore.create(nc, n),
         logger,
         auth,
         inbox: await JetStreamInbox.create(nc, n, logger),

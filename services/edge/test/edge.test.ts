@@ -26,7 +26,7 @@ const bundle = (seed: number) => ({
 });
 
 async function edge(port = 0): Promise<Edge> {
-  const env = { NATS_URL: services.natsUrl, NATTER_NAMESPACE: services.namespace, EDGE_PORT: String(port), EDGE_MAX_FRAME: "65536", EDGE_DRAIN_MS: "200" };
+  const env = { NATS_URL: services.natsUrl, NATTER_NAMESPACE: services.namespace, EDGE_PORT: String(port), EDGE_MAX_FRAME: "300000", EDGE_DRAIN_MS: "200" };
   const started = await startEdge(loadConfig(EdgeEnv, env), logger);
   edges.push(started);
   return started;
@@ -158,10 +158,56 @@ describe("edge", () => {
     assert.equal(garbage.t === "error" && garbage.code, "BAD_FRAME");
     const pong = await client.request({ t: "ping" });
     assert.equal(pong.t, "pong", "still serving after bad frames");
-    client.socket.write(encodeFrame({ t: "ping", id: 1, pad: "x".repeat(70_000) }));
+    client.socket.write(encodeFrame({ t: "ping", id: 1, pad: "x".repeat(400_000) }));
     const tooLarge = await client.next((f) => f.t === "error");
     assert.equal(tooLarge.t === "error" && tooLarge.code, "FRAME_TOO_LARGE");
     await client.closed;
+  });
+
+  it("stores a file in chunks and gives it back byte for byte", async () => {
+    const { client } = await account(edges[0]!);
+    const bytes = new Uint8Array(700_000).map((_, i) => (i * 7919) % 251);
+    const { file } = await client.ok<"upload">({ t: "upload", size: bytes.length });
+    const chunk = 256 * 1024;
+    let stored: ServerFrame | undefined;
+    for (let at = 0; at < bytes.length; at += chunk) {
+      const last = at + chunk >= bytes.length;
+      const reply = await client.ok({ t: "chunk", upload: file, data: bytes.subarray(at, at + chunk), last });
+      if (last) stored = reply;
+    }
+    assert.ok(stored?.t === "stored" && stored.size === bytes.length);
+
+    const reader = await RawClient.connect(address(edges[1]!));
+    const other = await account(edges[1]!);
+    other.client.close();
+    await reader.ok({ t: "resume", token: other.session.token });
+    const id = 4242;
+    reader.send({ t: "download", id, file });
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      const frame = await reader.next((f) => "id" in f && f.id === id);
+      assert.equal(frame.t, "data");
+      if (frame.t !== "data") break;
+      parts.push(frame.data);
+      if (frame.last) break;
+    }
+    assert.deepEqual(Buffer.concat(parts), Buffer.from(bytes));
+    const missing = await reader.request({ t: "download", file: randomUUID() });
+    assert.equal(missing.t === "error" && missing.code, "NO_SUCH_FILE");
+    reader.close();
+    client.close();
+  });
+
+  it("refuses a file over the limit before any of it is sent, and keeps nothing of an interrupted upload", async () => {
+    const { client } = await account(edges[0]!);
+    const tooLarge = await client.request({ t: "upload", size: 200 * 1024 * 1024 });
+    assert.equal(tooLarge.t === "error" && tooLarge.code, "FILE_TOO_LARGE");
+    const before = await storedChunks();
+    const { file } = await client.ok<"upload">({ t: "upload", size: 300_000 });
+    await client.ok({ t: "chunk", upload: file, data: new Uint8Array(200_000), last: false });
+    await waitFor(async () => (await storedChunks()) > before, "part of the upload reached the store");
+    client.close();
+    await waitFor(async () => (await storedChunks()) === before, "the half upload is gone");
   });
 
   it("tells clients to move on when it drains", async () => {
@@ -181,6 +227,14 @@ async function waiting(userId: string): Promise<number> {
   const n = names(services.namespace);
   const info = await jsm.streams.info(n.inboxStream, { subjects_filter: n.inbox(userId) });
   return info.state.subjects?.[n.inbox(userId)] ?? 0;
+}
+
+/** Chunk messages the object store holds, over all files. */
+async function storedChunks(): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  const bucket = names(services.namespace).attachments;
+  const info = await jsm.streams.info(`OBJ_${bucket}`, { subjects_filter: `$O.${bucket}.C.>` });
+  return Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
 }
 
 async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {

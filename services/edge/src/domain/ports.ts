@@ -49,3 +49,11 @@ export interface SessionMembership {
 }
 
 export type Grant = SessionGrant;
+
+/** Where encrypted files are kept, by random id. */
+export interface FileStore {
+  /** Stores everything `source` yields; on any failure nothing of it is left behind. */
+  put(id: string, source: ReadableStream<Uint8Array>): Promise<{ size: number }>;
+  /** The stored bytes, or null when there is no such file. `done` rejects if the store finds it damaged. */
+  get(id: string): Promise<{ data: ReadableStream<Uint8Array>; size: number } | null>;
+}

@@ -1,0 +1,78 @@
+import { z } from "zod";
+import { MAX_MESSAGE_BODY } from "./frames.ts";
+import { Name } from "./names.ts";
+import { verb } from "./rpc.ts";
+
+const Uuid = z.uuid();
+/** Milliseconds since the epoch. */
+const Millis = z.number().int().nonnegative();
+
+/** Most usernames one `create` may add at once. */
+export const MAX_INITIAL_MEMBERS = 256;
+
+export const GroupRole = z.enum(["admin", "member"]);
+export type GroupRole = z.infer<typeof GroupRole>;
+
+export const GroupMember = z.object({ userId: Uuid, username: Name, role: GroupRole });
+export type GroupMember = z.infer<typeof GroupMember>;
+
+/** A group after a change, with everyone the sender keys have to reach. */
+export const GroupView = z.object({ id: Uuid, name: Name, closed: z.boolean(), members: z.array(GroupMember) });
+export type GroupView = z.infer<typeof GroupView>;
+
+export const GroupSummary = z.object({ id: Uuid, name: Name, members: z.number().int().nonnegative(), closed: z.boolean() });
+export type GroupSummary = z.infer<typeof GroupSummary>;
+
+/**
+ * The acting user, as the edge authenticated them (never client text). The username
+ * travels with the id because auth resolves names to ids, not ids to names.
+ */
+const Actor = { userId: Uuid, username: Name } as const;
+
+/**
+ * The group service's verbs (`<ns>.svc.group.<verb>`). Only edges call them. Mutating
+ * verbs answer with the group as it now is, so the client can (re)distribute sender keys.
+ */
+export const GroupApi = {
+  /** The creator becomes admin; `members` are added too (all must exist, else nothing is created). */
+  create: verb(z.object({ ...Actor, name: Name, members: z.array(Name).max(MAX_INITIAL_MEMBERS).optional() }), GroupView),
+  /** Joins an open group, or creates it (the joiner then admin) when there is none. */
+  join: verb(z.object({ ...Actor, name: Name }), GroupView),
+  /** Every group with its member count. */
+  list: verb(z.object({}), z.object({ groups: z.array(GroupSummary) })),
+  /** The members of a group the caller belongs to. */
+  members: verb(
+    z.object({ ...Actor, name: Name }),
+    z.object({
+      group: z.object({ id: Uuid, name: Name, closed: z.boolean() }),
+      members: z.array(GroupMember.extend({ joinedAt: Millis })),
+    }),
+  ),
+  add: verb(z.object({ ...Actor, name: Name, user: Name }), GroupView),
+  remove: verb(z.object({ ...Actor, name: Name, user: Name }), GroupView),
+  /** When the last admin leaves, the longest-standing member becomes admin; an empty group is deleted. */
+  leave: verb(z.object({ ...Actor, name: Name }), GroupView),
+  /** Makes another member an admin. */
+  admin: verb(z.object({ ...Actor, name: Name, user: Name }), GroupView),
+  /** After this, nobody joins without being added by an admin. */
+  close: verb(z.object({ ...Actor, name: Name }), GroupView),
+} as const;
+
+export type GroupApi = typeof GroupApi;
+export type GroupVerb = keyof GroupApi;
+
+/**
+ * A group message on its way to the members, as the edge stores it on
+ * `<ns>.group.<groupId>` (MessagePack, `Nats-Msg-Id` = `id`). Every field but `body` is
+ * stamped by the edge; `body` is ciphertext under the sender's sender key.
+ */
+export const GroupEnvelope = z.object({
+  v: z.literal(1),
+  id: Uuid,
+  from: Uuid,
+  fromName: Name,
+  groupId: Uuid,
+  body: z.instanceof(Uint8Array).refine((b) => b.byteLength <= MAX_MESSAGE_BODY, "body too large"),
+  sentAt: Millis,
+});
+export type GroupEnvelope = z.infer<typeof GroupEnvelope>;
