@@ -20,7 +20,8 @@ export function encodeFrame(frame: object): Buffer {
 
 export function decodeBody(body: Uint8Array): unknown {
   try {
-    return decoder.decode(body);
+    // A plain Uint8Array view, so byte fields come out as Uint8Array rather than Buffer.
+    return decoder.decode(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
   } catch (cause) {
     throw new NatterError("BAD_FRAME", "malformed frame: not MessagePack", { cause });
   }

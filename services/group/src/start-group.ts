@@ -1,0 +1,73 @@
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connectNats, createPool, ensureInboxStream, migrate, type Logger } from "@natter/kit";
+import { names } from "@natter/protocol";
+import { AuthUserDirectory } from "./adapters/nats/auth-directory.ts";
+import { startFanoutConsumer } from "./adapters/nats/fanout-consumer.ts";
+import { ensureGroupStream } from "./adapters/nats/group-stream.ts";
+import { JetStreamInboxPublisher } from "./adapters/nats/inbox-publisher.ts";
+import { serveGroup } from "./adapters/nats/serve-group.ts";
+import { PgGroupStore } from "./adapters/pg/group-store.ts";
+import { OutboxRelay } from "./adapters/pg/outbox-relay.ts";
+import type { GroupConfig } from "./config.ts";
+import { systemClock } from "./domain/clock.ts";
+import { GroupFanout } from "./domain/fanout.ts";
+import { GroupService } from "./domain/group-service.ts";
+
+const MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
+/** How often membership events that a failed publish left behind are tried again. */
+const OUTBOX_INTERVAL_MS = 5000;
+
+export interface RunningGroup {
+  isReady(): boolean;
+  /** Stops taking requests and group messages, finishes those in hand, then closes NATS and Postgres. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the group service in this process: migrates schema `grp`, makes sure the INBOX
+ * and GROUPS streams exist, serves the GroupApi verbs and fans group messages out.
+ */
+export async function startGroup(config: Readonly<GroupConfig>, logger: Logger): Promise<RunningGroup> {
+  const n = names(config.NATTER_NAMESPACE);
+  const closers: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    for (const fn of closers.splice(0).reverse()) {
+      await fn().catch((err: unknown) => logger.warn({ err }, "close step failed"));
+    }
+  };
+
+  try {
+    const pool = createPool(config.DATABASE_URL, logger);
+    closers.push(() => pool.end());
+    await migrate(pool, { schema: "grp", dir: MIGRATIONS, logger });
+
+    const nc = await connectNats({ servers: config.NATS_URL, name: "natter-group", logger });
+    closers.push(() => nc.drain());
+    const jsm = await jetstreamManager(nc);
+    await ensureInboxStream(jsm, n);
+    await ensureGroupStream(jsm, n);
+
+    const js = jetstream(nc);
+    const inbox = new JetStreamInboxPublisher(js, n);
+    const store = new PgGroupStore(pool);
+    const relay = new OutboxRelay(pool, inbox, logger);
+    relay.start(OUTBOX_INTERVAL_MS);
+    closers.push(() => relay.stop());
+
+    const fanout = await startFanoutConsumer({ js, jsm, n, fanout: new GroupFanout({ store, inbox }), logger });
+    closers.push(() => fanout.stop());
+
+    const service = new GroupService({ store, users: new AuthUserDirectory(nc, n), relay, clock: systemClock, newId: randomUUID });
+    const server = serveGroup(nc, config.NATTER_NAMESPACE, service, logger);
+    // Runs first on close: requests in flight get answers while NATS and Postgres are up.
+    closers.push(() => server.drain());
+    await nc.flush();
+
+    return { isReady: () => !nc.isClosed() && !nc.isDraining(), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
