@@ -139,8 +139,7 @@ describe("accounts", () => {
       assert.match(refused.stderr, /ALREADY_CONNECTED|connected elsewhere/);
       const taken = await natter(elsewhere, fx.stack.servers, ["login", "heidi", "--password-stdin", "--takeover"], { stdin: `${PASSWORD}\n` });
       assert.equal(taken.code, 0, taken.stderr);
-      const exit = await new Promise((done) => listener.child.once("exit", done));
-      assert.equal(exit, 2, "the old session ends as an auth failure");
+      assert.equal(await listener.exited, 2, "the old session ends as an auth failure");
       const oldSend = await natter(heidi, fx.stack.servers, ["send", "alice", "from the old home"]);
       assert.equal(oldSend.code, 2, "the old home's session is over");
     } finally {
@@ -190,7 +189,7 @@ describe("what the servers keep", () => {
 async function waitUntilReceiving(listener: Listener): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    if (listener.stderr.some((l) => /listening|receiving/i.test(l)) || listener.lines.some((l) => l["status"] === "listening")) return;
+    if (listener.lines.some((l) => l["status"] === "listening")) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`listen did not start: ${listener.stderr.join(" | ")}`);

@@ -43,6 +43,8 @@ export class Listener {
   readonly lines: Array<Record<string, unknown>> = [];
   readonly stderr: string[] = [];
   readonly child: ChildProcess;
+  /** The exit code, once the process has ended. */
+  readonly exited: Promise<number | null>;
   private waiters: Array<() => void> = [];
 
   constructor(home: string, servers: string) {
@@ -50,6 +52,7 @@ export class Listener {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, NATTER_HOME: "", NATTER_SERVER: "" },
     });
+    this.exited = new Promise((done) => this.child.once("exit", (code) => done(code)));
     createInterface({ input: this.child.stdout! }).on("line", (line) => {
       const parsed = parseLines(line);
       this.lines.push(...parsed);
@@ -74,10 +77,8 @@ export class Listener {
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((done) => this.child.once("exit", done));
-    this.child.kill("SIGINT");
-    await exited;
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGINT");
+    await this.exited;
   }
 }
 

@@ -1,1 +1,2 @@
-export {};
+export { createProgram, runCli, type CliDeps } from "./program.ts";
+export { EXIT, exitCodeFor, CliError, CLIENT_ERRORS, type CliErrorCode, type ExitCode } from "./errors.ts";

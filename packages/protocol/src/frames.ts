@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { ERRORS } from "./errors.ts";
 import { Name } from "./names.ts";
+import { GroupMember, GroupSummary, GroupView } from "./group-api.ts";
+export { MAX_MESSAGE_BODY } from "./limits.ts";
 
 /** Protocol version spoken in `hello`/`welcome`. */
 export const PROTOCOL_VERSION = 1;
@@ -11,8 +13,6 @@ const Base64url = z.string().max(4096).regex(/^[A-Za-z0-9_-]*$/);
 const Uuid = z.uuid();
 const Password = z.string().max(1024);
 const Token = z.string().max(4096);
-/** Caps one sealed message; files travel in chunks, not in messages. */
-export const MAX_MESSAGE_BODY = 256 * 1024;
 
 export const SignedPrekey = z.object({ id: z.number().int().nonnegative().max(2 ** 31), publicKey: Base64url, signature: Base64url });
 export type SignedPrekey = z.infer<typeof SignedPrekey>;
@@ -52,6 +52,15 @@ export const ClientFrame = z.discriminatedUnion("t", [
   z.object({ t: z.literal("prekeys"), id: RequestId, add: z.array(SignedPrekey).max(1000), replace: z.boolean().optional() }),
   z.object({ t: z.literal("backup"), id: RequestId, put: Backup.optional() }),
   z.object({ t: z.literal("ping"), id: RequestId }),
+  /** A group command; `user` for add, remove and admin; `members` for create. */
+  z.object({
+    t: z.literal("group"), id: RequestId,
+    op: z.enum(["create", "join", "members", "add", "remove", "leave", "admin", "close"]),
+    name: Name, user: Name.optional(), members: z.array(Name).max(256).optional(),
+  }),
+  z.object({ t: z.literal("groups"), id: RequestId }),
+  /** A group message, sealed with the sender's sender key. */
+  z.object({ t: z.literal("gsend"), id: RequestId, msg: z.object({ id: Uuid, group: Uuid, body: Bytes }) }),
   /** Starts storing an encrypted file of `size` bytes; chunks follow. */
   z.object({ t: z.literal("upload"), id: RequestId, size: z.number().int().nonnegative() }),
   /** One piece of an upload; answered `ok` once taken, the `last` one `stored` once durable. */
@@ -113,6 +122,12 @@ export const ServerFrame = z.discriminatedUnion("t", [
   z.object({ t: z.literal("prekeys"), id: RequestId, count: z.number().int() }),
   z.object({ t: z.literal("backup"), id: RequestId, backup: Backup }),
   z.object({ t: z.literal("pong"), id: RequestId }),
+  z.object({ t: z.literal("group"), id: RequestId, group: GroupView }),
+  z.object({ t: z.literal("groups"), id: RequestId, groups: z.array(GroupSummary) }),
+  z.object({
+    t: z.literal("members"), id: RequestId, group: z.object({ id: Uuid, name: Name, closed: z.boolean() }),
+    members: z.array(GroupMember.extend({ joinedAt: z.number() })),
+  }),
   z.object({ t: z.literal("upload"), id: RequestId, file: Uuid }),
   z.object({ t: z.literal("stored"), id: RequestId, file: Uuid, size: z.number().int() }),
   z.object({ t: z.literal("data"), id: RequestId, data: Bytes, last: z.boolean() }),

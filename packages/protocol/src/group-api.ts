@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_MESSAGE_BODY } from "./frames.ts";
+import { MAX_MESSAGE_BODY } from "./limits.ts";
 import { Name } from "./names.ts";
 import { verb } from "./rpc.ts";
 
@@ -72,7 +72,7 @@ export const GroupEnvelope = z.object({
   from: Uuid,
   fromName: Name,
   groupId: Uuid,
-  body: z.instanceof(Uint8Array).refine((b) => b.byteLength <= MAX_MESSAGE_BODY, "body too large"),
+  body: z.custom<Uint8Array>((b) => b instanceof Uint8Array, "expected bytes").refine((b) => b.byteLength <= MAX_MESSAGE_BODY, "body too large"),
   sentAt: Millis,
 });
 export type GroupEnvelope = z.infer<typeof GroupEnvelope>;

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
 import type { z } from "zod";
 import {
-  AuthApi, ClientFrame, decodeBody, encodeFrame, FrameReader, MAX_MESSAGE_BODY, NatterError, parse, PROTOCOL_VERSION,
+  AuthApi, ClientFrame, type GroupApi, decodeBody, encodeFrame, FrameReader, MAX_MESSAGE_BODY, NatterError, parse, PROTOCOL_VERSION,
   type ClientFrameOf, type ServerFrame,
 } from "@natter/protocol";
 import type { Logger } from "@natter/kit";
@@ -13,6 +13,8 @@ import { Upload } from "./upload.ts";
 type Auth = typeof AuthApi;
 /** Calls a verb of the auth service; throws NatterError. */
 export type AuthCall = <K extends keyof Auth>(verb: K, req: z.input<Auth[K]["req"]>) => Promise<z.output<Auth[K]["res"]>>;
+/** Calls a verb of the group service; throws NatterError. */
+export type GroupCall = <K extends keyof GroupApi>(verb: K, req: z.input<GroupApi[K]["req"]>) => Promise<z.output<GroupApi[K]["res"]>>;
 
 export interface EdgeContext {
   readonly edgeName: string;
@@ -24,6 +26,7 @@ export interface EdgeContext {
   readonly chunkSize: number;
   readonly logger: Logger;
   readonly auth: AuthCall;
+  readonly group: GroupCall;
   readonly inbox: Inbox;
   readonly bus: SessionBus;
   readonly tokens: TokenVerifier;
@@ -77,13 +80,18 @@ export class ClientConnection {
     return this.identity?.userId;
   }
 
-  /** The edge is going away: say so, so the client moves to another edge. */
+  /**
+   * The edge is going away: stop deliveries and say so. The client finishes what it has
+   * in flight and moves to another edge; the listener closes whatever is left later.
+   */
   shutdown(): void {
+    void this.feed?.stop().catch(() => undefined);
+    this.feed = undefined;
     this.push({ t: "event", kind: "shutdown", message: "this server is shutting down" });
-    this.socket.end();
   }
 
-  close(): void {
+  /** Ends the connection; a graceful close lets what was written reach the client first. */
+  close(options: { graceful?: boolean } = {}): void {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.loginTimer);
@@ -91,7 +99,12 @@ export class ClientConnection {
     this.membership?.leave();
     this.unacked.clear();
     for (const upload of this.uploads.values()) upload.abort("the connection closed");
-    this.socket.destroy();
+    if (options.graceful) {
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 2000).unref();
+    } else {
+      this.socket.destroy();
+    }
     this.onClose(this);
   }
 
@@ -101,8 +114,7 @@ export class ClientConnection {
       bodies = this.reader.push(chunk);
     } catch (error) {
       this.replyError(undefined, error);
-      this.socket.end();
-      this.close();
+      this.close({ graceful: true });
       return;
     }
     for (const body of bodies) this.onFrame(body);
@@ -154,10 +166,49 @@ export class ClientConnection {
         const { backup } = await this.ctx.auth("backup", { userId: me.userId, put: frame.put });
         return this.push({ t: "backup", id: frame.id, backup });
       }
+      case "group": return this.groupCommand(frame, me);
+      case "groups": {
+        const { groups } = await this.ctx.group("list", {});
+        return this.push({ t: "groups", id: frame.id, groups });
+      }
+      case "gsend": return this.sendGroupMessage(frame, me);
       case "upload": return this.startUpload(frame);
       case "chunk": return this.takeChunk(frame);
       case "download": return this.download(frame);
     }
+  }
+
+  private async groupCommand(frame: ClientFrameOf<"group">, me: Identity): Promise<void> {
+    const actor = { userId: me.userId, username: me.username, name: frame.name };
+    const user = () => {
+      if (!frame.user) throw new NatterError("BAD_FRAME", `group ${frame.op} needs a user`);
+      return frame.user;
+    };
+    if (frame.op === "members") {
+      const { group, members } = await this.ctx.group("members", actor);
+      return this.push({ t: "members", id: frame.id, group, members });
+    }
+    const group = await (
+      frame.op === "create" ? this.ctx.group("create", { ...actor, members: frame.members })
+      : frame.op === "add" || frame.op === "remove" || frame.op === "admin" ? this.ctx.group(frame.op, { ...actor, user: user() })
+      : this.ctx.group(frame.op, actor)
+    );
+    this.push({ t: "group", id: frame.id, group });
+  }
+
+  /** Membership is checked by the group service at fan-out: a non-member's message reaches nobody. */
+  private async sendGroupMessage(frame: ClientFrameOf<"gsend">, me: Identity): Promise<void> {
+    if (!this.bucket.take()) throw new NatterError("RATE_LIMITED");
+    if (frame.msg.body.byteLength > MAX_MESSAGE_BODY) throw new NatterError("MESSAGE_TOO_LARGE");
+    try {
+      await this.ctx.inbox.publishGroup({
+        v: 1, id: frame.msg.id, from: me.userId, fromName: me.username, groupId: frame.msg.group, body: frame.msg.body, sentAt: Date.now(),
+      });
+    } catch (cause) {
+      this.log.warn({ err: (cause as Error).message }, "group publish failed");
+      throw new NatterError("UNAVAILABLE", undefined, { cause });
+    }
+    this.push({ t: "accepted", id: frame.id, msgId: frame.msg.id });
   }
 
   private startUpload(frame: ClientFrameOf<"upload">): void {
@@ -256,8 +307,7 @@ export class ClientConnection {
     await this.ctx.auth("logout", { sid: me.sid });
     this.ctx.bus.kick(me.userId, { sid: me.sid, except: this.id, reason: "logout" });
     this.push({ t: "ok", id: frame.id });
-    this.socket.end();
-    this.close();
+    this.close({ graceful: true });
   }
 
   private async receive(frame: ClientFrameOf<"receive">, me: Identity): Promise<void> {
@@ -303,17 +353,18 @@ export class ClientConnection {
   private authenticate(identity: Identity): void {
     this.identity = { userId: identity.userId, username: identity.username, sid: identity.sid };
     clearTimeout(this.loginTimer);
-    this.membership = this.ctx.bus.join(this.identity, this.id, (reason) => this.kicked(reason));
+    this.membership = this.ctx.bus.join(this.identity, this.id, (reason) => void this.kicked(reason));
   }
 
-  private kicked(reason: "takeover" | "logout"): void {
+  /** Another login took the account over, or the session logged out: end this session before the socket. */
+  private async kicked(reason: "takeover" | "logout"): Promise<void> {
     const message = reason === "takeover" ? "this account logged in elsewhere" : "this session was logged out";
     this.push({ t: "event", kind: "kicked", message });
     if (reason === "takeover" && this.identity) {
-      void this.ctx.auth("logout", { sid: this.identity.sid }).catch(() => undefined);
+      // Revoked before the socket closes, so a reconnect cannot resume the old session.
+      await this.ctx.auth("logout", { sid: this.identity.sid }).catch(() => undefined);
     }
-    this.socket.end();
-    this.close();
+    this.close({ graceful: true });
   }
 
   private requireIdentity(): Identity {

@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
-import { AuthApi, names } from "@natter/protocol";
+import { AuthApi, GroupApi, names } from "@natter/protocol";
 import { call, connectNats, ensureInboxStream, type Logger } from "@natter/kit";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { EdgeConfig } from "./config.ts";
-import type { AuthCall } from "./connection.ts";
+import type { AuthCall, GroupCall } from "./connection.ts";
 import { JetStreamInbox } from "./adapters/nats/inbox.ts";
 import { NatsSessionBus } from "./adapters/nats/session-bus.ts";
 import { JwksTokenVerifier } from "./adapters/nats/token-verifier.ts";
@@ -26,6 +26,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger): Promise<Edg
   try {
     await ensureInboxStream(await jetstreamManager(nc), n);
     const auth: AuthCall = (verb, req) => call(nc, n.auth(verb), AuthApi[verb], req);
+    const group: GroupCall = (verb, req) => call(nc, n.groupSvc(verb), GroupApi[verb], req);
     const tls = config.EDGE_TLS_CERT && config.EDGE_TLS_KEY
       ? { cert: await readFile(config.EDGE_TLS_CERT), key: await readFile(config.EDGE_TLS_KEY) }
       : undefined;
@@ -42,6 +43,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger): Promise<Edg
         files: await ObjectFileStore.create(nc, n),
         logger,
         auth,
+        group,
         inbox: await JetStreamInbox.create(nc, n, logger),
         bus: new NatsSessionBus(nc, n, logger),
         tokens: new JwksTokenVerifier(async () => (await auth("keys", {})).keys),

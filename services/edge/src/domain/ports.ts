@@ -1,4 +1,4 @@
-import type { InboxMessage, SessionGrant } from "@natter/protocol";
+import type { GroupEnvelope, InboxMessage, SessionGrant } from "@natter/protocol";
 
 /** Who a connection is, once authenticated. */
 export interface Identity {
@@ -15,6 +15,8 @@ export interface TokenVerifier {
 /** Stores a message in a user's inbox; resolves once it is durably stored. */
 export interface InboxPublisher {
   publish(to: string, message: InboxMessage): Promise<void>;
+  /** Stores a group message for the group service to fan out; resolves once stored. */
+  publishGroup(envelope: GroupEnvelope): Promise<void>;
 }
 
 /** One delivered message, waiting for the client's ack. */

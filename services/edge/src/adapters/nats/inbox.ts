@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { decodeBody, encodeRecord, InboxMessage, parse, type Names } from "@natter/protocol";
+import { decodeBody, encodeRecord, InboxMessage, parse, type GroupEnvelope, type Names } from "@natter/protocol";
 import type { Logger } from "@natter/kit";
 import type { Delivery, DeviceFeed, Inbox } from "../../domain/ports.ts";
 
@@ -28,6 +28,10 @@ export class JetStreamInbox implements Inbox {
 
   async publish(to: string, message: InboxMessage): Promise<void> {
     await this.js.publish(this.n.inbox(to), encodeRecord(message), { msgID: message.id });
+  }
+
+  async publishGroup(envelope: GroupEnvelope): Promise<void> {
+    await this.js.publish(this.n.group(envelope.groupId), encodeRecord(envelope), { msgID: envelope.id });
   }
 
   async open(userId: string, onDelivery: (delivery: Delivery) => void, onLost: (error: Error) => void): Promise<DeviceFeed> {

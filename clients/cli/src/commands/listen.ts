@@ -1,0 +1,24 @@
+import type { Context } from "../context.ts";
+import type { Link } from "../link.ts";
+import { Receiver } from "../receiver.ts";
+import { interrupted } from "./receive.ts";
+
+/** `natter listen`: shows messages as they arrive, reconnecting on its own, until interrupted. */
+export async function listenCommand(ctx: Context): Promise<void> {
+  let link!: Link;
+  const receiver = new Receiver(await ctx.messenger(() => link), ctx.printer, () => link);
+  link = await ctx.link({
+    receive: "required",
+    persistent: true,
+    onDeliver: receiver.push,
+    onStatus: (s) => ctx.printer.status(s === "reconnecting" ? "reconnecting…" : "back online"),
+  });
+  ctx.printer.state("listening for messages (Ctrl-C to stop)", { status: "listening" });
+  try {
+    await Promise.race([link.done, interrupted(ctx.deps.interrupt)]);
+    await receiver.idle();
+  } finally {
+    await link.close();
+  }
+  await link.done;
+}

@@ -1,0 +1,22 @@
+import { checkCredentials, register } from "../account.ts";
+import type { Context } from "../context.ts";
+import { readPassword } from "../password.ts";
+
+/** `natter register <username>`: creates the account and logs this home in. */
+export async function registerCommand(ctx: Context, username: string, opts: { passwordStdin?: boolean }): Promise<void> {
+  checkCredentials({ username, password: "" }, false);
+  const password = await readPassword(ctx.deps.stdin, (t) => ctx.deps.stderr.write(t), {
+    fromStdin: opts.passwordStdin === true,
+    prompt: `choose a password for ${username}: `,
+    confirm: true,
+  });
+  checkCredentials({ username, password }, true);
+  const [home, p, servers] = await Promise.all([ctx.home(), ctx.deps.primitives(), ctx.servers()]);
+  const connection = await ctx.connect();
+  try {
+    const grant = await register(connection, home, p, { username, password }, ctx.serverList(servers));
+    ctx.printer.result(`registered ${grant.username}: this home is logged in`, { userId: grant.userId, username: grant.username, status: "registered" });
+  } finally {
+    await connection.end();
+  }
+}

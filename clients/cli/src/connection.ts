@@ -1,0 +1,212 @@
+import type { Duplex } from "node:stream";
+import {
+  FrameReader, NatterError, PROTOCOL_VERSION, ServerFrame, decodeBody, encodeFrame, parse,
+  type ClientFrame, type ServerFrameOf,
+} from "@natter/protocol";
+import { CliError, EXIT, exitCodeFor } from "./errors.ts";
+import { formatServer, parseServer, rotation, type ServerAddress } from "./servers.ts";
+
+/** Opens a byte stream to an edge (TCP in the real client, an in-memory pipe in tests). */
+export type Dialer = (address: ServerAddress) => Promise<Duplex>;
+
+type RequestFrame = Extract<ClientFrame, { id: number }>;
+/** A request as the caller writes it; the connection numbers it. */
+export type RequestBody = RequestFrame extends infer F ? (F extends RequestFrame ? Omit<F, "id"> : never) : never;
+export type ServerFrameType = ServerFrame["t"];
+export type PushFrame = ServerFrameOf<"deliver"> | ServerFrameOf<"event"> | ServerFrameOf<"redirect">;
+
+export interface ConnectionOptions {
+  /** A request not answered within this many ms means the connection is dead (default 30 s). */
+  requestTimeoutMs?: number;
+}
+
+interface Pending {
+  expect: ServerFrameType;
+  resolve(frame: ServerFrame): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * One connection to an edge after `hello`: numbered requests, each settled by exactly one
+ * reply (its result, or an error frame as a CliError), and server pushes handed to `onPush`.
+ * When the stream ends every pending request fails with CONNECTION_LOST.
+ */
+export class Connection {
+  onPush: (frame: PushFrame) => void = () => undefined;
+  readonly closed: Promise<void>;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private isClosed = false;
+  private readonly requestTimeoutMs: number;
+
+  constructor(private readonly stream: Duplex, readonly edge: string, readonly address: string, options: ConnectionOptions = {}) {
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.closed = new Promise((resolve) => {
+      stream.once("close", () => {
+        this.isClosed = true;
+        for (const p of this.pending.values()) {
+          clearTimeout(p.timer);
+          p.reject(new CliError("CONNECTION_LOST"));
+        }
+        this.pending.clear();
+        resolve();
+      });
+    });
+  }
+
+  get open(): boolean {
+    return !this.isClosed && !this.stream.destroyed;
+  }
+
+  /** Sends a request and waits for its reply of type `expect`. */
+  call<T extends ServerFrameType>(body: RequestBody, expect: T): Promise<ServerFrameOf<T>> {
+    if (!this.open) return Promise.reject(new CliError("CONNECTION_LOST"));
+    const id = this.nextId++;
+    return new Promise<ServerFrameOf<T>>((resolve, reject) => {
+      const timer = setTimeout(() => this.destroy(), this.requestTimeoutMs);
+      timer.unref();
+      this.pending.set(id, { expect, resolve: resolve as (f: ServerFrame) => void, reject, timer });
+      this.write({ ...body, id } as ClientFrame);
+    });
+  }
+
+  /** Sends a frame that has no reply (`ack`). */
+  send(frame: Extract<ClientFrame, { t: "ack" }>): void {
+    if (this.open) this.write(frame);
+  }
+
+  /** Closes gracefully after what was written is flushed. */
+  async end(): Promise<void> {
+    if (this.open) this.stream.end();
+    const timer = setTimeout(() => this.destroy(), 2_000);
+    timer.unref();
+    await this.closed;
+    clearTimeout(timer);
+  }
+
+  destroy(): void {
+    this.stream.destroy();
+  }
+
+  /** Handles one frame from the server (after the handshake). */
+  receive(frame: ServerFrame): void {
+    switch (frame.t) {
+      case "deliver":
+      case "event":
+      case "redirect":
+        this.onPush(frame);
+        return;
+      case "welcome":
+        return this.destroy(); // a second welcome: the server is confused
+      default: {
+        if (frame.id === undefined) {
+          // An error with no request (e.g. FRAME_TOO_LARGE): the server closes next.
+          return this.destroy();
+        }
+        const p = this.pending.get(frame.id);
+        if (!p) return this.destroy();
+        this.pending.delete(frame.id);
+        clearTimeout(p.timer);
+        if (frame.t === "error") p.reject(new CliError(frame.code));
+        else if (frame.t === p.expect) p.resolve(frame);
+        else p.reject(new CliError("BAD_FRAME", `the server answered ${frame.t} to a request for ${p.expect}`));
+      }
+    }
+  }
+
+  private write(frame: ClientFrame): void {
+    this.stream.write(encodeFrame(frame));
+  }
+}
+
+export interface HandshakeOptions extends ConnectionOptions {
+  /** How long an edge may take to accept the connection and answer hello (default 5 s). */
+  handshakeTimeoutMs?: number;
+}
+
+type Handshake = { kind: "welcome"; connection: Connection } | { kind: "redirect"; to: string };
+
+/** Says hello on a fresh stream and waits for `welcome` or `redirect`. */
+export function handshake(stream: Duplex, address: string, options: HandshakeOptions = {}): Promise<Handshake> {
+  return new Promise<Handshake>((resolve, reject) => {
+    const reader = new FrameReader();
+    let connection: Connection | undefined;
+    let settled = false;
+    const settle = (f: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      f();
+    };
+    const timer = setTimeout(() => {
+      stream.destroy();
+      settle(() => reject(new CliError("CONNECTION_LOST")));
+    }, options.handshakeTimeoutMs ?? 5_000);
+    timer.unref();
+
+    stream.on("error", () => undefined); // "close" follows and says everything needed
+    stream.once("close", () => settle(() => reject(new CliError("CONNECTION_LOST"))));
+    stream.on("data", (chunk: Buffer) => {
+      let frames: ServerFrame[];
+      try {
+        frames = reader.push(chunk).map((body) => parse(ServerFrame, decodeBody(body)));
+      } catch {
+        stream.destroy();
+        return;
+      }
+      for (const frame of frames) {
+        if (connection) {
+          connection.receive(frame);
+        } else if (frame.t === "welcome") {
+          connection = new Connection(stream, frame.edge, address, options);
+          const c = connection;
+          settle(() => resolve({ kind: "welcome", connection: c }));
+        } else if (frame.t === "redirect") {
+          stream.destroy();
+          settle(() => resolve({ kind: "redirect", to: frame.to }));
+        } else if (frame.t === "error") {
+          stream.destroy();
+          settle(() => reject(new CliError(frame.code)));
+        } else {
+          stream.destroy();
+        }
+      }
+    });
+    stream.write(encodeFrame({ t: "hello", v: PROTOCOL_VERSION, client: "natter-cli" } satisfies ClientFrame));
+  });
+}
+
+/**
+ * Connects to the first edge of `servers` that answers, trying each in turn from a
+ * random start and following one redirect. Fails with NO_SERVICE when none answers
+ * (or with the protocol error an edge gave, e.g. VERSION_MISMATCH).
+ */
+export async function connectAny(
+  servers: readonly ServerAddress[],
+  dial: Dialer,
+  random: () => number,
+  options: HandshakeOptions = {},
+): Promise<Connection> {
+  let refusal: CliError | undefined;
+  const attempt = async (address: ServerAddress): Promise<Handshake> => {
+    const stream = await dial(address);
+    return handshake(stream, formatServer(address), options);
+  };
+  for (const address of rotation(servers, random)) {
+    try {
+      let result = await attempt(address);
+      if (result.kind === "redirect") {
+        result = await attempt(parseServer(result.to));
+        if (result.kind === "redirect") continue;
+      }
+      return result.connection;
+    } catch (err) {
+      // An edge that refuses us for a reason of ours (VERSION_MISMATCH) speaks for all of them;
+      // one that is down, busy or draining is just not answering.
+      const refused = err instanceof CliError ? err : err instanceof NatterError ? new CliError(err.code) : undefined;
+      if (refused && exitCodeFor(refused.code) !== EXIT.NO_SERVICE && refused.code !== "USAGE") refusal = refused;
+    }
+  }
+  throw refusal ?? new CliError("NO_SERVICE");
+}

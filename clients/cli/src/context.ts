@@ -1,0 +1,130 @@
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Primitives } from "@natter/crypto";
+import type { Connection, Dialer } from "./connection.ts";
+import { CliError } from "./errors.ts";
+import type { HomeStore } from "./home-store.ts";
+import type { Link, LinkOptions } from "./link.ts";
+import type { Messenger, EdgeApi } from "./messenger.ts";
+import { Printer } from "./output.ts";
+import type { PasswordInput } from "./password.ts";
+import { DEFAULT_SERVER, formatServer, parseServers, type ServerAddress } from "./servers.ts";
+
+/** Everything the CLI touches outside itself, injected so tests run it in process. */
+export interface CliDeps {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream;
+  stdin: PasswordInput;
+  env: Readonly<Record<string, string | undefined>>;
+  now(): number;
+  random(): number;
+  /** A fresh message id (uuid v7). */
+  newId(): string;
+  dial: Dialer;
+  /** The WebCrypto-backed primitives (loaded lazily: `--help` needs no crypto). */
+  primitives(): Promise<Primitives>;
+  /** Aborted when the user interrupts (SIGINT, SIGTERM): listen and the shell end cleanly. */
+  interrupt: AbortSignal;
+  /** Timeouts of the connection layer, shortened by tests. */
+  timeouts?: { handshakeMs?: number; requestMs?: number; keepaliveMs?: number };
+}
+
+export interface GlobalOptions {
+  server?: string;
+  home?: string;
+  json?: boolean;
+}
+
+/** One invocation: its options resolved, its home opened once, its printer. */
+export class Context {
+  readonly printer: Printer;
+  private homeStore: Promise<HomeStore> | undefined;
+
+  constructor(readonly deps: CliDeps, readonly options: GlobalOptions) {
+    this.printer = new Printer(
+      (line) => deps.stdout.write(`${line}\n`),
+      (line) => deps.stderr.write(`${line}\n`),
+      options.json === true,
+    );
+  }
+
+  get homeDir(): string {
+    return resolve(this.options.home ?? this.deps.env.NATTER_HOME ?? join(homedir(), ".natter"));
+  }
+
+  home(): Promise<HomeStore> {
+    this.homeStore ??= import("./home-store.ts").then(({ HomeStore }) => HomeStore.open(this.homeDir));
+    return this.homeStore;
+  }
+
+  /** --server, else NATTER_SERVER, else the edges this home logged in with, else the default. */
+  async servers(): Promise<ServerAddress[]> {
+    const given = this.options.server ?? this.deps.env.NATTER_SERVER;
+    if (given !== undefined) return parseServers(given);
+    const saved = (await (await this.home()).readSession())?.servers;
+    return parseServers(saved && saved.length > 0 ? saved.join(",") : DEFAULT_SERVER);
+  }
+
+  /** A single connection for login and register (no session to resume yet). */
+  async connect(): Promise<Connection> {
+    const { connectAny } = await import("./connection.ts");
+    return connectAny(await this.servers(), this.deps.dial, this.deps.random, this.handshakeOptions());
+  }
+
+  /** An authenticated link using this home's session; started before it is returned. */
+  async link(options: Pick<LinkOptions, "receive" | "persistent" | "onDeliver" | "onStatus" | "onReceiveRefused">): Promise<Link> {
+    const home = await this.home();
+    if (!(await home.readSession())) throw new CliError("NOT_LOGGED_IN");
+    const [{ Link }, { resumeSession }] = await Promise.all([import("./link.ts"), import("./account.ts")]);
+    const link = new Link({
+      ...options,
+      ...this.handshakeOptions(),
+      servers: await this.servers(),
+      dial: this.deps.dial,
+      random: this.deps.random,
+      authenticate: async (connection) => {
+        await resumeSession(connection, home);
+      },
+    });
+    await link.start();
+    return link;
+  }
+
+  /** The messaging core over a link (given lazily: a receiver needs its messenger before the link starts). */
+  async messenger(link: () => Link): Promise<Messenger> {
+    const [{ Messenger }, p, home] = await Promise.all([import("./messenger.ts"), this.deps.primitives(), this.home()]);
+    return new Messenger({
+      p,
+      home,
+      edge: edgeOver(link),
+      now: this.deps.now,
+      newId: this.deps.newId,
+      notice: (n) => this.printer.notice(n),
+    });
+  }
+
+  serverList(servers: readonly ServerAddress[]): string[] {
+    return servers.map(formatServer);
+  }
+
+  private handshakeOptions(): { handshakeTimeoutMs?: number; requestTimeoutMs?: number; keepaliveMs?: number } {
+    const t = this.deps.timeouts ?? {};
+    return {
+      ...(t.handshakeMs === undefined ? {} : { handshakeTimeoutMs: t.handshakeMs }),
+      ...(t.requestMs === undefined ? {} : { requestTimeoutMs: t.requestMs }),
+      ...(t.keepaliveMs === undefined ? {} : { keepaliveMs: t.keepaliveMs }),
+    };
+  }
+}
+
+/** The messenger's edge requests as frames on a link. */
+export function edgeOver(link: () => Link): EdgeApi {
+  return {
+    claim: (user) => link().call({ t: "claim", user }, "keys"),
+    lookup: (user) => link().call({ t: "user", user }, "user"),
+    send: async ({ id, to, body }) => {
+      await link().call({ t: "send", msg: { id, to, body: new Uint8Array(body) } }, "accepted");
+    },
+    prekeys: async (add, replace) => (await link().call({ t: "prekeys", add, ...(replace ? { replace } : {}) }, "prekeys")).count,
+  };
+}

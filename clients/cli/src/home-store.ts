@@ -1,0 +1,247 @@
+import { randomBytes } from "node:crypto";
+import { appendFile, chmod, mkdir, open, readFile, rename, rm, stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import lockfile from "proper-lockfile";
+import { z } from "zod";
+import { parse } from "@natter/protocol";
+import { CliError } from "./errors.ts";
+
+const Uuid = z.uuid();
+
+/** This home's account: who it is logged in as and the device's private keys. */
+export const AccountFile = z.object({
+  v: z.literal(1),
+  userId: Uuid,
+  username: z.string(),
+  /** `DeviceIdentity.toJSON()`, validated by `DeviceIdentity.fromJSON`. */
+  device: z.unknown(),
+});
+export type AccountFile = z.infer<typeof AccountFile>;
+
+/** The session token pair and the edges it was made with. */
+export const SessionFile = z.object({
+  v: z.literal(1),
+  userId: Uuid,
+  token: z.string(),
+  refresh: z.string(),
+  expiresAt: z.number(),
+  servers: z.array(z.string()),
+});
+export type SessionFile = z.infer<typeof SessionFile>;
+
+export const Contact = z.object({ username: z.string(), identityKey: z.string(), firstSeen: z.number() });
+export type Contact = z.infer<typeof Contact>;
+const ContactsFile = z.object({ v: z.literal(1), contacts: z.record(Uuid, Contact) });
+
+/** Ratchet sessions with one peer, the active one first (`Session.toJSON()` each). */
+const PeerFile = z.object({ v: z.literal(1), sessions: z.array(z.unknown()).max(16) });
+
+const FILES = { account: "account.json", session: "session.json", contacts: "contacts.json", seen: "seen.log", lock: "lock", peers: "peers" } as const;
+const SEEN_LINE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface HomeStoreOptions {
+  /** How many shown message ids to remember (default 10 000). */
+  seenLimit?: number;
+  /** How long to wait for another process's lock before giving up, in ms (default 20 s). */
+  lockWaitMs?: number;
+}
+
+/**
+ * The files of one natter home. The directory is 0700 and every file 0600, replaced
+ * atomically (temp file, fsync, rename). Reads need no lock; every read-modify-write runs
+ * inside `withLock`, which excludes other processes of the same home (proper-lockfile on
+ * the directory) and other callers in this process, so no ratchet update is ever lost.
+ */
+export class HomeStore {
+  private chain: Promise<void> = Promise.resolve();
+  private seenCache: { size: number; mtimeMs: number; ids: string[] } | undefined;
+  private readonly seenLimit: number;
+  private readonly lockWaitMs: number;
+
+  private constructor(readonly dir: string, options: HomeStoreOptions) {
+    this.seenLimit = options.seenLimit ?? 10_000;
+    this.lockWaitMs = options.lockWaitMs ?? 20_000;
+  }
+
+  static async open(dir: string, options: HomeStoreOptions = {}): Promise<HomeStore> {
+    await mkdir(join(dir, FILES.peers), { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+    await chmod(join(dir, FILES.peers), 0o700);
+    return new HomeStore(dir, options);
+  }
+
+  /** Runs `fn` holding this home's lock (in this process and across processes). */
+  async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const previous = this.chain;
+    let done!: () => void;
+    this.chain = new Promise((resolve) => (done = resolve));
+    await previous;
+    try {
+      let compromised = false;
+      let release: () => Promise<void>;
+      try {
+        release = await lockfile.lock(this.dir, {
+          lockfilePath: join(this.dir, FILES.lock),
+          stale: 5_000,
+          retries: { retries: Math.ceil(this.lockWaitMs / 50), minTimeout: 5, maxTimeout: 50, factor: 1.3 },
+          onCompromised: () => {
+            compromised = true;
+          },
+        });
+      } catch (cause) {
+        throw new CliError("HOME_LOCKED", undefined, { cause });
+      }
+      try {
+        const result = await fn();
+        if (compromised) throw new CliError("HOME_LOCKED");
+        return result;
+      } finally {
+        await release().catch(() => undefined);
+      }
+    } finally {
+      done();
+    }
+  }
+
+  readAccount(): Promise<AccountFile | undefined> {
+    return this.readJson(FILES.account, AccountFile);
+  }
+
+  writeAccount(account: AccountFile): Promise<void> {
+    return this.writeJson(FILES.account, account);
+  }
+
+  readSession(): Promise<SessionFile | undefined> {
+    return this.readJson(FILES.session, SessionFile);
+  }
+
+  writeSession(session: SessionFile): Promise<void> {
+    return this.writeJson(FILES.session, session);
+  }
+
+  async clearSession(): Promise<void> {
+    await rm(join(this.dir, FILES.session), { force: true });
+  }
+
+  async readContacts(): Promise<Record<string, Contact>> {
+    return (await this.readJson(FILES.contacts, ContactsFile))?.contacts ?? {};
+  }
+
+  writeContacts(contacts: Record<string, Contact>): Promise<void> {
+    return this.writeJson(FILES.contacts, { v: 1, contacts });
+  }
+
+  /** The ratchet sessions with a peer, active first (empty when there are none). */
+  async readPeerSessions(userId: string): Promise<unknown[]> {
+    return (await this.readJson(peerFile(userId), PeerFile))?.sessions ?? [];
+  }
+
+  async writePeerSessions(userId: string, sessions: unknown[]): Promise<void> {
+    await this.writeJson(peerFile(userId), { v: 1, sessions });
+  }
+
+  /** Whether a message id was already shown. */
+  async hasSeen(id: string): Promise<boolean> {
+    return (await this.seenIds()).includes(id);
+  }
+
+  /**
+   * Remembers a shown message id. The log is append-only between compactions (an append
+   * of one short line under the lock; a torn last line after a crash is ignored when
+   * read), and rewritten atomically with the newest `seenLimit` ids once it doubles.
+   */
+  async markSeen(id: string): Promise<void> {
+    if (!SEEN_LINE.test(id)) throw new CliError("BAD_FRAME", "a message id is not a uuid");
+    const ids = await this.seenIds();
+    ids.push(id);
+    const path = join(this.dir, FILES.seen);
+    if (ids.length > 2 * this.seenLimit) {
+      const kept = ids.slice(-this.seenLimit);
+      await writeAtomic(path, kept.map((x) => `${x}\n`).join(""));
+      ids.splice(0, ids.length, ...kept);
+    } else {
+      await appendFile(path, `${id}\n`, { mode: 0o600 });
+    }
+    const s = await stat(path);
+    this.seenCache = { size: s.size, mtimeMs: s.mtimeMs, ids };
+  }
+
+  /** Forgets everything of the account that used this home (another user logs in). */
+  async resetUser(): Promise<void> {
+    for (const name of [FILES.account, FILES.session, FILES.contacts, FILES.seen]) {
+      await rm(join(this.dir, name), { force: true });
+    }
+    await rm(join(this.dir, FILES.peers), { recursive: true, force: true });
+    await mkdir(join(this.dir, FILES.peers), { mode: 0o700 });
+    this.seenCache = undefined;
+  }
+
+  private async seenIds(): Promise<string[]> {
+    const path = join(this.dir, FILES.seen);
+    let s;
+    try {
+      s = await stat(path);
+    } catch (err) {
+      if (isNotFound(err)) return (this.seenCache = { size: 0, mtimeMs: 0, ids: [] }).ids;
+      throw err;
+    }
+    const cached = this.seenCache;
+    if (cached && cached.size === s.size && cached.mtimeMs === s.mtimeMs) return cached.ids;
+    const ids = (await readFile(path, "utf8")).split("\n").filter((line) => SEEN_LINE.test(line));
+    this.seenCache = { size: s.size, mtimeMs: s.mtimeMs, ids };
+    return ids;
+  }
+
+  private async readJson<S extends z.ZodType>(name: string, schema: S): Promise<z.output<S> | undefined> {
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, name), "utf8");
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (cause) {
+      throw new CliError("BAD_HOME", `${name} in the natter home is not valid JSON`, { cause });
+    }
+    try {
+      return parse(schema, value, "INTERNAL");
+    } catch (cause) {
+      throw new CliError("BAD_HOME", `${name} in the natter home is not understood`, { cause });
+    }
+  }
+
+  private writeJson(name: string, value: unknown): Promise<void> {
+    return writeAtomic(join(this.dir, name), `${JSON.stringify(value)}\n`);
+  }
+}
+
+function peerFile(userId: string): string {
+  // The id becomes a file name: only a canonical uuid may.
+  if (!Uuid.safeParse(userId).success) throw new CliError("BAD_FRAME", "a user id is not a uuid");
+  return join(FILES.peers, `${userId.toLowerCase()}.json`);
+}
+
+/** Writes a file so that readers see the old or the new content, never a mix: 0600, fsync, rename. */
+export async function writeAtomic(path: string, data: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  const handle = await open(tmp, "wx", 0o600);
+  try {
+    await handle.writeFile(data, "utf8");
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "ENOENT";
+}

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { NatterError } from "@natter/protocol";
+import { CliError } from "./errors.ts";
+import { Printer, clock, printable } from "./output.ts";
+
+function printer(json: boolean): { p: Printer; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { p: new Printer((l) => out.push(l), (l) => err.push(l), json), out, err };
+}
+
+const sentAt = new Date(2025, 0, 2, 9, 5).getTime();
+const message = { id: "0190a8c4-5d6e-7f00-8a00-000000000001", from: "bob", fromId: "x", text: "hi there", sentAt };
+
+describe("output", () => {
+  it("shows a message as [hh:mm] sender: text", () => {
+    const { p, out } = printer(false);
+    p.message(message);
+    assert.deepEqual(out, ["[09:05] bob: hi there"]);
+  });
+
+  it("writes a message as one JSON object a line", () => {
+    const { p, out } = printer(true);
+    p.message(message);
+    assert.deepEqual(JSON.parse(out[0]!), { id: message.id, from: "bob", type: "text", text: "hi there", sentAt: new Date(sentAt).toISOString() });
+  });
+
+  it("keeps a sender's control characters from reaching the terminal", () => {
+    const { p, out } = printer(false);
+    p.message({ ...message, text: "a\u001b[2Jb\r\n[09:06] alice: forged\u202e" });
+    assert.equal(out.length, 1);
+    assert.doesNotMatch(out[0]!, /[\u001b\r\n\u202e]/);
+    assert.equal(printable("tab\tstays"), "tab\tstays");
+  });
+
+  it("says nothing for an accepted send on the command line, 'sent' in the shell, an object in --json", () => {
+    const human = printer(false);
+    human.p.sent({ id: "i", to: "bob" }, false);
+    human.p.sent({ id: "i", to: "bob" }, true);
+    assert.deepEqual(human.out, ["sent"]);
+    const json = printer(true);
+    json.p.sent({ id: "i", to: "bob" }, false);
+    assert.deepEqual(JSON.parse(json.out[0]!), { id: "i", to: "bob", status: "accepted" });
+  });
+
+  it("puts failures on stderr as one line, from the catalogue, never the server's words", () => {
+    const { p, out, err } = printer(false);
+    p.error(new NatterError("BAD_CREDENTIALS", "user alice has password hunter2"));
+    p.error(new CliError("NO_SERVICE"));
+    p.error(new Error("key material 0xdeadbeef"));
+    assert.deepEqual(out, []);
+    assert.deepEqual(err, ["natter: wrong username or password", "Sorry, no services available", "natter: something went wrong in natter"]);
+  });
+
+  it("puts --json failures on stderr as {error, message}", () => {
+    const { p, err } = printer(true);
+    p.error(new CliError("NOT_LOGGED_IN"));
+    const e = JSON.parse(err[0]!);
+    assert.equal(e.error, "NOT_LOGGED_IN");
+    assert.match(e.message, /natter login/);
+  });
+
+  it("warns about a changed safety number and an unreadable message on stderr", () => {
+    const { p, out, err } = printer(false);
+    p.notice({ kind: "identity-changed", user: "bob" });
+    p.notice({ kind: "undecryptable", user: "bob", id: "i" });
+    assert.deepEqual(out, []);
+    assert.deepEqual(err, ["⚠ the safety number with bob has changed", "could not decrypt a message from bob"]);
+    const j = printer(true);
+    j.p.notice({ kind: "undecryptable", user: "bob", id: "i" });
+    assert.equal(JSON.parse(j.err[0]!).warning, "DECRYPT_FAILED");
+  });
+
+  it("keeps progress out of --json output", () => {
+    const j = printer(true);
+    j.p.status("reconnecting…");
+    assert.deepEqual([j.out, j.err], [[], []]);
+  });
+
+  it("formats the clock with leading zeros", () => {
+    assert.equal(clock(new Date(2025, 5, 6, 7, 8).getTime()), "07:08");
+  });
+});

@@ -1,0 +1,122 @@
+import { Command, CommanderError, Option } from "commander";
+import type { CliDeps, Context, GlobalOptions } from "./context.ts";
+import { EXIT } from "./exit-codes.ts";
+
+export type { CliDeps } from "./context.ts";
+
+/**
+ * Builds the `natter` command. Everything past argument parsing is imported when a
+ * command runs, so `natter --help` loads neither the protocol nor any crypto. Failures are
+ * thrown (commander's `exitOverride`), and `runCli` turns them into one line and an exit code.
+ */
+export function createProgram(deps: CliDeps): Command {
+  const program = new Command("natter");
+  const ctx = async (cmd: Command): Promise<Context> => {
+    const { Context } = await import("./context.ts");
+    return new Context(deps, cmd.optsWithGlobals<GlobalOptions>());
+  };
+
+  program
+    .description("end-to-end encrypted messaging: with no command, an interactive shell")
+    .addOption(new Option("--server <host:port,...>", "edges to connect to (env NATTER_SERVER; default 127.0.0.1:7400)"))
+    .addOption(new Option("--home <dir>", "where keys and the session are kept (env NATTER_HOME; default ~/.natter)"))
+    .option("--json", "machine-readable output: one JSON object a line")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => deps.stdout.write(s),
+      writeErr: (s) => deps.stderr.write(s),
+      // runCli prints usage errors itself, in the output mode asked for.
+      outputError: () => undefined,
+    })
+    .allowExcessArguments(true)
+    .action(async (_opts, cmd: Command) => {
+      if (cmd.args.length > 0) {
+        const { CliError } = await import("./errors.ts");
+        throw new CliError("USAGE", `unknown command '${cmd.args[0]}' (see natter --help)`);
+      }
+      const { shellCommand } = await import("./commands/shell.ts");
+      await shellCommand(await ctx(cmd));
+    });
+
+  program
+    .command("register")
+    .description("create an account and log this home in")
+    .argument("<username>")
+    .option("--password-stdin", "read the password from standard input")
+    .action(async (username: string, opts: { passwordStdin?: boolean }, cmd: Command) => {
+      const { registerCommand } = await import("./commands/register.ts");
+      await registerCommand(await ctx(cmd), username, opts);
+    });
+
+  program
+    .command("login")
+    .description("log this home in (restores the keys from the backup on a new home)")
+    .argument("<username>")
+    .option("--password-stdin", "read the password from standard input")
+    .option("--takeover", "end the account's session elsewhere")
+    .action(async (username: string, opts: { passwordStdin?: boolean; takeover?: boolean }, cmd: Command) => {
+      const { loginCommand } = await import("./commands/login.ts");
+      await loginCommand(await ctx(cmd), username, opts);
+    });
+
+  program
+    .command("logout")
+    .description("end this home's session")
+    .action(async (_opts, cmd: Command) => {
+      const { logoutCommand } = await import("./commands/logout.ts");
+      await logoutCommand(await ctx(cmd));
+    });
+
+  program
+    .command("send")
+    .description("send a text message")
+    .argument("<user>")
+    .argument("<text...>")
+    .action(async (user: string, text: string[], _opts, cmd: Command) => {
+      const { sendCommand } = await import("./commands/send.ts");
+      await sendCommand(await ctx(cmd), user, text);
+    });
+
+  program
+    .command("receive")
+    .description("show what is waiting, then wait for more")
+    .option("--wait <seconds>", "stop after this many seconds with nothing new", "2")
+    .action(async (opts: { wait?: string }, cmd: Command) => {
+      const { receiveCommand } = await import("./commands/receive.ts");
+      await receiveCommand(await ctx(cmd), opts);
+    });
+
+  program
+    .command("listen")
+    .description("show messages as they arrive, until interrupted")
+    .action(async (_opts, cmd: Command) => {
+      const { listenCommand } = await import("./commands/listen.ts");
+      await listenCommand(await ctx(cmd));
+    });
+
+  program
+    .command("verify")
+    .description("show the safety number with a user, to compare in person")
+    .argument("<user>")
+    .action(async (user: string, _opts, cmd: Command) => {
+      const { verifyCommand } = await import("./commands/verify.ts");
+      await verifyCommand(await ctx(cmd), user);
+    });
+
+  return program;
+}
+
+/** Runs `natter` with `argv` (without node and script) and returns the exit code. */
+export async function runCli(deps: CliDeps, argv: readonly string[]): Promise<number> {
+  try {
+    await createProgram(deps).parseAsync([...argv], { from: "user" });
+    return EXIT.OK;
+  } catch (err) {
+    if (err instanceof CommanderError && ["commander.helpDisplayed", "commander.version", "commander.help"].includes(err.code)) return EXIT.OK;
+    const [{ Context }, { CliError, exitCodeFor, toCliError }] = await Promise.all([import("./context.ts"), import("./errors.ts")]);
+    const printer = new Context(deps, { json: argv.includes("--json") }).printer;
+    const e = err instanceof CommanderError ? new CliError("USAGE", err.message.replace(/^error: /, "")) : toCliError(err);
+    printer.error(e);
+    return err instanceof CommanderError ? EXIT.REFUSED : exitCodeFor(e.code);
+  }
+}

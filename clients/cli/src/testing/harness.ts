@@ -1,0 +1,87 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { createPrimitives, type Primitives } from "@natter/crypto";
+import { v7 } from "uuid";
+import type { CliDeps } from "../context.ts";
+import { runCli } from "../program.ts";
+import type { FakeBackend } from "./fake-edge.ts";
+
+let primitives: Primitives | undefined;
+/** One set of primitives for a test run (their key-import caches are shared). */
+export function testPrimitives(): Primitives {
+  primitives ??= createPrimitives();
+  return primitives;
+}
+
+export async function tempDir(prefix = "natter-test-"): Promise<{ path: string; [Symbol.asyncDispose](): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, [Symbol.asyncDispose]: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** A captured stream: everything written, as text. */
+export class Capture extends PassThrough {
+  text = "";
+  constructor() {
+    super();
+    this.setEncoding("utf8");
+    this.on("data", (s: string) => (this.text += s));
+  }
+
+  lines(): string[] {
+    return this.text.split("\n").filter((l) => l.length > 0);
+  }
+}
+
+export interface Run {
+  code: Promise<number>;
+  stdout: Capture;
+  stderr: Capture;
+  stdin: PassThrough;
+  interrupt: AbortController;
+}
+
+/** Starts `natter <argv>` in process against a fake backend. */
+export function start(backend: FakeBackend, argv: string[], options: { stdin?: string; server?: string } = {}): Run {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const stdin = new PassThrough();
+  if (options.stdin !== undefined) stdin.end(options.stdin);
+  const interrupt = new AbortController();
+  const deps: CliDeps = {
+    stdout,
+    stderr,
+    stdin,
+    env: { NATTER_SERVER: options.server ?? [...backend.up][0] },
+    now: () => Date.now(),
+    random: Math.random,
+    newId: () => v7(),
+    dial: backend.dial,
+    primitives: async () => testPrimitives(),
+    interrupt: interrupt.signal,
+    timeouts: { handshakeMs: 1_000, requestMs: 5_000 },
+  };
+  return { code: runCli(deps, argv), stdout, stderr, stdin, interrupt };
+}
+
+/** Runs `natter <argv>` to the end. */
+export async function run(
+  backend: FakeBackend,
+  argv: string[],
+  options: { stdin?: string; server?: string } = {},
+): Promise<{ code: number; out: string; err: string; stdout: string[] }> {
+  const r = start(backend, argv, { stdin: "", ...options });
+  const code = await r.code;
+  return { code, out: r.stdout.text, err: r.stderr.text, stdout: r.stdout.lines() };
+}
+
+/** Waits until `check` holds (polling), failing after `ms`. */
+export async function until(check: () => boolean, ms = 5_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
