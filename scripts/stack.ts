@@ -1,5 +1,5 @@
 /**
- * Runs natter's services as child processes: auth and any number of edges, against a
+ * Runs natter's services as child processes: auth, group and any number of edges, against a
  * given NATS and Postgres. Used by `npm start` and by the end-to-end tests.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -37,6 +37,7 @@ export interface EdgeProcess extends ServiceProcess {
 
 export interface Stack {
   readonly auth: ServiceProcess;
+  readonly group: ServiceProcess;
   readonly edges: EdgeProcess[];
   /** "127.0.0.1:7400,127.0.0.1:7401": what a client's --server takes. */
   readonly servers: string;
@@ -63,6 +64,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   try {
     const auth = await launch("auth", "services/auth/src/main.ts", { ...common, AUTH_JWT_KEYS: jwtKeys }, options.onLog);
     started.push(auth);
+    const group = await launch("group", "services/group/src/main.ts", common, options.onLog);
+    started.push(group);
     const edges: EdgeProcess[] = [];
     const startEdge = async (i: number, port: number) => {
       const edge = await launchEdge(i, port, common, options.onLog);
@@ -73,6 +76,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (const [i, port] of options.edgePorts.entries()) await startEdge(i, port);
     return {
       auth,
+      group,
       edges,
       get servers() { return edges.map((e) => e.address).join(","); },
       restartEdge: (i) => startEdge(i, edges[i]!.port),
