@@ -1,5 +1,5 @@
 /**
- * Runs natter's services as child processes: auth, group and any number of edges, against a
+ * Runs natter's services as child processes: auth, group, presence and any number of edges, against a
  * given NATS and Postgres. Used by `npm start` and by the end-to-end tests.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -38,6 +38,7 @@ export interface EdgeProcess extends ServiceProcess {
 export interface Stack {
   readonly auth: ServiceProcess;
   readonly group: ServiceProcess;
+  readonly presence: ServiceProcess;
   readonly edges: EdgeProcess[];
   /** "127.0.0.1:7400,127.0.0.1:7401": what a client's --server takes. */
   readonly servers: string;
@@ -66,6 +67,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     started.push(auth);
     const group = await launch("group", "services/group/src/main.ts", common, options.onLog);
     started.push(group);
+    const presence = await launch("presence", "services/presence/src/main.ts", common, options.onLog);
+    started.push(presence);
     const edges: EdgeProcess[] = [];
     const startEdge = async (i: number, port: number) => {
       const edge = await launchEdge(i, port, common, options.onLog);
@@ -77,6 +80,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     return {
       auth,
       group,
+      presence,
       edges,
       get servers() { return edges.map((e) => e.address).join(","); },
       restartEdge: (i) => startEdge(i, edges[i]!.port),

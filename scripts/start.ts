@@ -1,5 +1,5 @@
 /**
- * `npm start`: the whole natter stack on this machine — auth, group and two edges on
+ * `npm start`: the whole natter stack on this machine — auth, group, presence and two edges on
  * 127.0.0.1:7400 and :7401. Uses NATS_URL / DATABASE_URL when set, else whatever answers
  * on the default ports, else starts a local nats-server and an embedded Postgres.
  * State it creates (signing keys, embedded database) lives in .natter-dev/.
@@ -118,7 +118,7 @@ try {
   const stop = () => { if (!stopping) { stopping = true; console.log("stopping natter…"); void shutdown(0); } };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
-  for (const service of [stack.auth, stack.group, ...stack.edges]) {
+  for (const service of [stack.auth, stack.group, stack.presence, ...stack.edges]) {
     void service.exited.then((code) => {
       if (!stopping) { console.error(`${service.name} stopped unexpectedly (exit ${code}); stopping natter`); stopping = true; void shutdown(1); }
     });

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { Backup, PrekeyBundle, PublicBundle, SignedPrekey } from "./frames.ts";
 import { Name } from "./names.ts";
 import { verb } from "./rpc.ts";
+import { ProfileBlob } from "./profile.ts";
 
 const Uuid = z.uuid();
 /** The client's address as its edge saw it, for per-address limits. */
@@ -17,6 +18,12 @@ export const SessionGrant = z.object({
   expiresAt: z.number(),
 });
 export type SessionGrant = z.infer<typeof SessionGrant>;
+
+export { MAX_PROFILE_BLOB, ProfileBlob } from "./profile.ts";
+
+/** Published on `<ns>.evt.blocks` (core NATS) after every block and unblock that changed something. */
+export const BlockEvent = z.object({ blocker: Uuid, blocked: Uuid, blocking: z.boolean() });
+export type BlockEvent = z.infer<typeof BlockEvent>;
 
 export const PublicJwk = z.object({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string(), kid: z.string(), alg: z.literal("EdDSA") });
 export type PublicJwk = z.infer<typeof PublicJwk>;
@@ -37,6 +44,16 @@ export const AuthApi = {
   /** Adds one-time prekeys; `replace` first drops every unused one (after a restore from backup). */
   prekeys: verb(z.object({ userId: Uuid, add: z.array(SignedPrekey).max(1000), replace: z.boolean().optional() }), z.object({ count: z.number().int() })),
   backup: verb(z.object({ userId: Uuid, put: Backup.optional() }), z.object({ backup: Backup })),
+  /** The caller blocks `username`: no messages from them, and presence and profile hidden both ways. */
+  block: verb(z.object({ userId: Uuid, username: Name }), z.object({})),
+  /** Undoes a block; unblocking someone not blocked is not an error. */
+  unblock: verb(z.object({ userId: Uuid, username: Name }), z.object({})),
+  /** Whom the user blocks and who blocks the user (user ids). */
+  blocks: verb(z.object({ userId: Uuid }), z.object({ blocking: z.array(Uuid), blockedBy: z.array(Uuid) })),
+  /** Stores the caller's encrypted profile with `put`; answers the caller's stored profile (null when none). */
+  profile: verb(z.object({ userId: Uuid, put: z.object({ blob: ProfileBlob }).optional() }), z.object({ blob: ProfileBlob.nullable() })),
+  /** Another user's encrypted profile; NO_SUCH_USER, as for a missing user, when either has blocked the other. */
+  profileOf: verb(z.object({ userId: Uuid, username: Name }), z.object({ userId: Uuid, username: Name, blob: ProfileBlob.nullable() })),
 } as const;
 
 export type AuthApi = typeof AuthApi;

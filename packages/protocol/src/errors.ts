@@ -21,6 +21,7 @@ export const ERRORS = {
   TOKEN_EXPIRED: "the session token has expired",
   SESSION_ENDED: "the session has ended: log in again",
   NO_SUCH_USER: "no such user",
+  CANNOT_BLOCK_SELF: "you cannot block yourself",
   INVALID_BUNDLE: "the device key bundle is not valid",
   NO_SUCH_GROUP: "no such group",
   NOT_A_MEMBER: "you are not a member of that group",

@@ -2,6 +2,8 @@ import { z } from "zod";
 import { ERRORS } from "./errors.ts";
 import { Name } from "./names.ts";
 import { GroupMember, GroupSummary, GroupView } from "./group-api.ts";
+import { WhoEntry } from "./presence-api.ts";
+import { ProfileBlob } from "./profile.ts";
 export { MAX_MESSAGE_BODY } from "./limits.ts";
 
 /** Protocol version spoken in `hello`/`welcome`. */
@@ -61,6 +63,14 @@ export const ClientFrame = z.discriminatedUnion("t", [
   z.object({ t: z.literal("groups"), id: RequestId }),
   /** A group message, sealed with the sender's sender key. */
   z.object({ t: z.literal("gsend"), id: RequestId, msg: z.object({ id: Uuid, group: Uuid, body: Bytes }) }),
+  /** Who is online now (and with `lastHour`, who was within the hour), blocks left out. */
+  z.object({ t: z.literal("who"), id: RequestId, lastHour: z.boolean().optional() }),
+  z.object({ t: z.literal("block"), id: RequestId, user: Name }),
+  z.object({ t: z.literal("unblock"), id: RequestId, user: Name }),
+  /** Stores my encrypted profile when `put` is given; answers my stored one. */
+  z.object({ t: z.literal("profile"), id: RequestId, put: z.object({ blob: ProfileBlob }).optional() }),
+  /** Another user's encrypted profile. */
+  z.object({ t: z.literal("profileOf"), id: RequestId, user: Name }),
   /** Starts storing an encrypted file of `size` bytes; chunks follow. */
   z.object({ t: z.literal("upload"), id: RequestId, size: z.number().int().nonnegative() }),
   /** One piece of an upload; answered `ok` once taken, the `last` one `stored` once durable. */
@@ -122,6 +132,9 @@ export const ServerFrame = z.discriminatedUnion("t", [
   z.object({ t: z.literal("prekeys"), id: RequestId, count: z.number().int() }),
   z.object({ t: z.literal("backup"), id: RequestId, backup: Backup }),
   z.object({ t: z.literal("pong"), id: RequestId }),
+  z.object({ t: z.literal("who"), id: RequestId, users: z.array(WhoEntry) }),
+  z.object({ t: z.literal("profile"), id: RequestId, blob: ProfileBlob.nullable() }),
+  z.object({ t: z.literal("profileOf"), id: RequestId, userId: Uuid, username: Name, blob: ProfileBlob.nullable() }),
   z.object({ t: z.literal("group"), id: RequestId, group: GroupView }),
   z.object({ t: z.literal("groups"), id: RequestId, groups: z.array(GroupSummary) }),
   z.object({

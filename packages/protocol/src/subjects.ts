@@ -1,4 +1,5 @@
 import type { GroupVerb } from "./group-api.ts";
+import type { PresenceVerb } from "./presence-api.ts";
 
 /**
  * Every NATS name natter uses, built from one namespace so that test runs and tenants
@@ -8,7 +9,8 @@ export const NAMESPACE_PATTERN = /^[a-z0-9_-]{1,32}$/;
 
 export type AuthVerb =
   | "register" | "login" | "refresh" | "logout" | "session"
-  | "keys" | "user" | "claim" | "bundle" | "prekeys" | "backup";
+  | "keys" | "user" | "claim" | "bundle" | "prekeys" | "backup"
+  | "block" | "unblock" | "blocks" | "profile" | "profileOf";
 
 export function names(namespace: string) {
   if (!NAMESPACE_PATTERN.test(namespace)) throw new Error(`invalid namespace ${JSON.stringify(namespace)}`);
@@ -35,6 +37,16 @@ export function names(namespace: string) {
     /** Only the connection receiving a user's deliveries listens here. */
     receiver: (userId: string) => `${ns}.recv.${userId}`,
     event: (topic: string) => `${ns}.evt.${topic}`,
+    presence: (verb: PresenceVerb) => `${ns}.svc.presence.${verb}`,
+    presenceQueue: `${ns}-presence`,
+    /** Edges' connects and disconnects, and their answers to a presence sync (core NATS). */
+    presenceEvents: `${ns}.evt.presence`,
+    /** Presence asks edges to republish who is connected to them. */
+    presenceSync: `${ns}.evt.presence-sync`,
+    /** Every edge's load, every 2 s. */
+    edgeHeartbeat: `${ns}.evt.edge`,
+    /** Auth announces every block and unblock, so edges drop cached block lists. */
+    blockEvents: `${ns}.evt.blocks`,
   } as const;
 }
 

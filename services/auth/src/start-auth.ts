@@ -1,16 +1,21 @@
 import { fileURLToPath } from "node:url";
 import { connectNats, createLogger, createPool, migrate, startHealth, type Logger } from "@natter/kit";
+import { names } from "@natter/protocol";
 import type { AuthConfig } from "./config.ts";
 import { PgAccountStore } from "./adapters/pg/account-store.ts";
 import { PgAttemptStore } from "./adapters/pg/attempt-store.ts";
+import { PgBlockStore } from "./adapters/pg/block-store.ts";
+import { PgProfileStore } from "./adapters/pg/profile-store.ts";
 import { PgSessionStore } from "./adapters/pg/session-store.ts";
 import { BcryptHasher } from "./adapters/crypto/bcrypt-hasher.ts";
 import { JwtIssuer } from "./adapters/crypto/jwt-issuer.ts";
 import { nodeSecrets } from "./adapters/crypto/node-secrets.ts";
+import { NatsBlockPublisher } from "./adapters/nats/nats-block-publisher.ts";
 import { serveAuth } from "./adapters/nats/serve-auth.ts";
 import { AuthService } from "./domain/auth-service.ts";
 import { systemClock, type Clock } from "./domain/clock.ts";
 import { DEFAULT_LOGIN_POLICY } from "./domain/login-policy.ts";
+import { PrivacyService } from "./domain/privacy-service.ts";
 
 const MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
 const PRUNE_EVERY_MS = 5 * 60_000;
@@ -44,9 +49,10 @@ export async function startAuth(config: Readonly<AuthConfig>, deps: AuthDepsOver
     await migrate(pool, { schema: "auth", dir: MIGRATIONS, logger });
 
     const attempts = new PgAttemptStore(pool);
+    const accounts = new PgAccountStore(pool);
     const auth = await AuthService.create(
       {
-        accounts: new PgAccountStore(pool),
+        accounts,
         sessions: new PgSessionStore(pool),
         attempts,
         hasher: new BcryptHasher(config.AUTH_BCRYPT_COST),
@@ -71,7 +77,14 @@ export async function startAuth(config: Readonly<AuthConfig>, deps: AuthDepsOver
     const nc = await connectNats({ servers: config.NATS_URL, name: "natter-auth", logger });
     // drain() lets in-flight requests answer before the connection closes.
     closers.push(() => nc.drain());
-    const server = serveAuth(nc, config.NATTER_NAMESPACE, auth, logger);
+    const privacy = new PrivacyService({
+      accounts,
+      blocks: new PgBlockStore(pool),
+      profiles: new PgProfileStore(pool),
+      events: new NatsBlockPublisher(nc, names(config.NATTER_NAMESPACE).blockEvents, logger),
+      clock,
+    });
+    const server = serveAuth(nc, config.NATTER_NAMESPACE, auth, privacy, logger);
     // Runs before the connection drains and the pool ends: requests in flight get answers.
     closers.push(() => server.drain());
     await nc.flush();

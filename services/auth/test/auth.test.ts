@@ -186,6 +186,10 @@ describe("auth service over NATS", () => {
     assert.deepEqual(await rpc("user", { username: "HANK" }), { userId: reg.userId, username: "hank", identityKey: keys.identityKey });
     assert.equal(await errorCode(rpc("user", { username: "nobody" })), "NO_SUCH_USER");
     assert.equal(await errorCode(rpc("prekeys", { userId: crypto.randomUUID(), add: [prekey(1)] })), "NO_SUCH_USER");
+
+    assert.deepEqual(await rpc("prekeys", { userId: reg.userId, add: [prekey(600), prekey(601), prekey(602)], replace: true }), { count: 3 },
+      "replace drops the unused ones first");
+    assert.equal((await rpc("claim", { username: "hank" })).bundle.oneTimePrekey?.id, 600);
   });
 
   it("keeps the key backup", async () => {

@@ -12,6 +12,8 @@ export const EdgeEnv = z.object({
   ...common,
   EDGE_HOST: z.string().default("127.0.0.1"),
   EDGE_PORT: port.default(7400),
+  /** This edge's name among the live edges (its pod or host name); defaults to its public address. */
+  EDGE_NAME: z.string().min(1).max(128).optional(),
   /** The address clients are told to use for this edge (redirects); defaults to host:port. */
   EDGE_PUBLIC_ADDR: z.string().optional(),
   EDGE_MAX_FRAME: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(DEFAULT_MAX_FRAME),

@@ -2,17 +2,21 @@ import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
 import type { z } from "zod";
 import {
-  AuthApi, ClientFrame, type GroupApi, decodeBody, encodeFrame, FrameReader, MAX_MESSAGE_BODY, NatterError, parse, PROTOCOL_VERSION,
+  AuthApi, ClientFrame, type GroupApi, type PresenceApi, decodeBody, encodeFrame, FrameReader, MAX_MESSAGE_BODY, NatterError, parse, PROTOCOL_VERSION,
   type ClientFrameOf, type ServerFrame,
 } from "@natter/protocol";
 import type { Logger } from "@natter/kit";
-import type { Delivery, DeviceFeed, FileStore, Identity, Inbox, SessionBus, SessionMembership, TokenVerifier } from "./domain/ports.ts";
+import type {
+  BlockList, Delivery, DeviceFeed, FileStore, Identity, Inbox, PresenceReport, SessionBus, SessionMembership, TokenVerifier,
+} from "./domain/ports.ts";
 import { TokenBucket } from "./domain/token-bucket.ts";
 import { Upload } from "./upload.ts";
 
 type Auth = typeof AuthApi;
 /** Calls a verb of the auth service; throws NatterError. */
 export type AuthCall = <K extends keyof Auth>(verb: K, req: z.input<Auth[K]["req"]>) => Promise<z.output<Auth[K]["res"]>>;
+/** Calls a verb of the presence service; throws NatterError. */
+export type PresenceCall = <K extends keyof PresenceApi>(verb: K, req: z.input<PresenceApi[K]["req"]>) => Promise<z.output<PresenceApi[K]["res"]>>;
 /** Calls a verb of the group service; throws NatterError. */
 export type GroupCall = <K extends keyof GroupApi>(verb: K, req: z.input<GroupApi[K]["req"]>) => Promise<z.output<GroupApi[K]["res"]>>;
 
@@ -27,6 +31,11 @@ export interface EdgeContext {
   readonly logger: Logger;
   readonly auth: AuthCall;
   readonly group: GroupCall;
+  readonly presenceCall: PresenceCall;
+  readonly presence: PresenceReport;
+  readonly blocks: BlockList;
+  /** Where to send a client that says hello now, if elsewhere (a less loaded or not draining edge). */
+  readonly redirect: () => string | undefined;
   readonly inbox: Inbox;
   readonly bus: SessionBus;
   readonly tokens: TokenVerifier;
@@ -97,6 +106,7 @@ export class ClientConnection {
     clearTimeout(this.loginTimer);
     void this.feed?.stop().catch(() => undefined);
     this.membership?.leave();
+    if (this.identity) this.ctx.presence.disconnected(this.identity);
     this.unacked.clear();
     for (const upload of this.uploads.values()) upload.abort("the connection closed");
     if (options.graceful) {
@@ -172,6 +182,22 @@ export class ClientConnection {
         return this.push({ t: "groups", id: frame.id, groups });
       }
       case "gsend": return this.sendGroupMessage(frame, me);
+      case "who": {
+        const { users } = await this.ctx.presenceCall("who", { userId: me.userId, lastHour: frame.lastHour });
+        return this.push({ t: "who", id: frame.id, users });
+      }
+      case "block":
+      case "unblock":
+        await this.ctx.auth(frame.t, { userId: me.userId, username: frame.user });
+        return this.push({ t: "ok", id: frame.id });
+      case "profile": {
+        const { blob } = await this.ctx.auth("profile", { userId: me.userId, put: frame.put });
+        return this.push({ t: "profile", id: frame.id, blob });
+      }
+      case "profileOf": {
+        const profile = await this.ctx.auth("profileOf", { userId: me.userId, username: frame.user });
+        return this.push({ t: "profileOf", id: frame.id, ...profile });
+      }
       case "upload": return this.startUpload(frame);
       case "chunk": return this.takeChunk(frame);
       case "download": return this.download(frame);
@@ -256,6 +282,12 @@ export class ClientConnection {
 
   private hello(frame: ClientFrameOf<"hello">): void {
     if (frame.v !== PROTOCOL_VERSION) throw new NatterError("VERSION_MISMATCH");
+    const elsewhere = this.ctx.redirect();
+    if (elsewhere) {
+      this.push({ t: "redirect", to: elsewhere });
+      this.close({ graceful: true });
+      return;
+    }
     this.greeted = true;
     this.push({
       t: "welcome", v: PROTOCOL_VERSION, edge: this.ctx.edgeName, maxFrame: this.ctx.maxFrame,
@@ -339,6 +371,10 @@ export class ClientConnection {
   private async sendMessage(frame: ClientFrameOf<"send">, me: Identity): Promise<void> {
     if (!this.bucket.take()) throw new NatterError("RATE_LIMITED");
     if (frame.msg.body.byteLength > MAX_MESSAGE_BODY) throw new NatterError("MESSAGE_TOO_LARGE");
+    // A blocked sender is not told: the message is simply never stored.
+    if (await this.ctx.blocks.blocks(frame.msg.to, me.userId)) {
+      return this.push({ t: "accepted", id: frame.id, msgId: frame.msg.id });
+    }
     try {
       await this.ctx.inbox.publish(frame.msg.to, {
         v: 1, id: frame.msg.id, from: me.userId, fromName: me.username, body: frame.msg.body, sentAt: Date.now(),
@@ -354,6 +390,7 @@ export class ClientConnection {
     this.identity = { userId: identity.userId, username: identity.username, sid: identity.sid };
     clearTimeout(this.loginTimer);
     this.membership = this.ctx.bus.join(this.identity, this.id, (reason) => void this.kicked(reason));
+    this.ctx.presence.connected(this.identity);
   }
 
   /** Another login took the account over, or the session logged out: end this session before the socket. */

@@ -1,9 +1,12 @@
 import { readFile } from "node:fs/promises";
-import { AuthApi, GroupApi, names } from "@natter/protocol";
+import { AuthApi, EDGE_HEARTBEAT_MS, GroupApi, names, PresenceApi } from "@natter/protocol";
 import { call, connectNats, ensureInboxStream, type Logger } from "@natter/kit";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { EdgeConfig } from "./config.ts";
-import type { AuthCall, GroupCall } from "./connection.ts";
+import type { AuthCall, GroupCall, PresenceCall } from "./connection.ts";
+import { Balancer } from "./domain/balancer.ts";
+import { BlockCache } from "./adapters/nats/block-cache.ts";
+import { PresenceReporter } from "./adapters/nats/presence-reporter.ts";
 import { JetStreamInbox } from "./adapters/nats/inbox.ts";
 import { NatsSessionBus } from "./adapters/nats/session-bus.ts";
 import { JwksTokenVerifier } from "./adapters/nats/token-verifier.ts";
@@ -27,11 +30,18 @@ export async function startEdge(config: EdgeConfig, logger: Logger): Promise<Edg
     await ensureInboxStream(await jetstreamManager(nc), n);
     const auth: AuthCall = (verb, req) => call(nc, n.auth(verb), AuthApi[verb], req);
     const group: GroupCall = (verb, req) => call(nc, n.groupSvc(verb), GroupApi[verb], req);
+    const presenceCall: PresenceCall = (verb, req) => call(nc, n.presence(verb), PresenceApi[verb], req);
     const tls = config.EDGE_TLS_CERT && config.EDGE_TLS_KEY
       ? { cert: await readFile(config.EDGE_TLS_CERT), key: await readFile(config.EDGE_TLS_KEY) }
       : undefined;
-    const edgeName = config.EDGE_PUBLIC_ADDR ?? `${config.EDGE_HOST}:${config.EDGE_PORT}`;
-    const listener = await listen(
+    const address = config.EDGE_PUBLIC_ADDR ?? `${config.EDGE_HOST}:${config.EDGE_PORT}`;
+    const edgeName = config.EDGE_NAME ?? address;
+    const balancer = new Balancer(edgeName, EDGE_HEARTBEAT_MS * 3);
+    const blocks = new BlockCache(nc, n, auth, logger);
+    let listener: Listener | undefined;
+    let draining = false;
+    const presence = new PresenceReporter(nc, n, { name: edgeName, address }, () => listener?.connections.size ?? 0, balancer, logger);
+    listener = await listen(
       { host: config.EDGE_HOST, port: config.EDGE_PORT, ...(tls ? { tls } : {}) },
       {
         edgeName,
@@ -44,19 +54,29 @@ export async function startEdge(config: EdgeConfig, logger: Logger): Promise<Edg
         logger,
         auth,
         group,
+        presenceCall,
+        presence,
+        blocks,
+        redirect: () => balancer.redirect(listener?.connections.size ?? 0, draining),
         inbox: await JetStreamInbox.create(nc, n, logger),
         bus: new NatsSessionBus(nc, n, logger),
         tokens: new JwksTokenVerifier(async () => (await auth("keys", {})).keys),
       },
     );
+    presence.start();
     logger.info({ port: listener.port, tls: Boolean(tls) }, "edge listening");
+    const running = listener;
     return {
-      port: listener.port,
+      port: running.port,
       name: edgeName,
-      listener,
-      isReady: () => !nc.isClosed(),
+      listener: running,
+      isReady: () => !nc.isClosed() && !draining,
       async close() {
-        await listener.drain(config.EDGE_DRAIN_MS);
+        draining = true;
+        presence.drain();
+        await running.drain(config.EDGE_DRAIN_MS);
+        presence.stop();
+        blocks.close();
         await nc.drain();
       },
     };

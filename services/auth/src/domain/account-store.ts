@@ -47,8 +47,11 @@ export interface AccountStore {
    * claims ever get the same one; without `oneTimePrekey` when none are left.
    */
   claimBundle(username: string): Promise<ClaimedBundle | undefined>;
-  /** Adds (or replaces by id) one-time prekeys; returns how many the user has, undefined for no such user. */
-  addPrekeys(userId: string, keys: readonly SignedPrekey[]): Promise<number | undefined>;
+  /**
+   * Adds (or replaces by id) one-time prekeys, after dropping every unused one when
+   * `replace`; returns how many the user has, undefined for no such user.
+   */
+  addPrekeys(userId: string, keys: readonly SignedPrekey[], replace?: boolean): Promise<number | undefined>;
   /** false when there is no such user. */
   putBackup(userId: string, backup: string, at: number): Promise<boolean>;
   getBackup(userId: string): Promise<string | undefined>;

@@ -126,7 +126,7 @@ export class AuthService {
   async prekeys(req: Req<"prekeys">): Promise<Res<"prekeys">> {
     const ids = new Set(req.add.map((k) => k.id));
     if (ids.size !== req.add.length) throw new NatterError("INVALID_BUNDLE", "one-time prekey ids repeat");
-    const count = await this.deps.accounts.addPrekeys(req.userId, req.add);
+    const count = await this.deps.accounts.addPrekeys(req.userId, req.add, req.replace ?? false);
     if (count === undefined) throw new NatterError("NO_SUCH_USER");
     return { count };
   }

@@ -1,9 +1,12 @@
 // In-memory implementations of the domain's interfaces, for unit tests.
-import type { PublicBundle, SignedPrekey } from "@natter/protocol";
+import type { BlockEvent, PublicBundle, SignedPrekey } from "@natter/protocol";
 import type { Account, AccountStore, ClaimedBundle, NewAccount, PublicIdentity } from "./account-store.ts";
 import type { AttemptStore } from "./attempt-store.ts";
+import type { BlockPublisher } from "./block-publisher.ts";
+import type { BlockStore } from "./block-store.ts";
 import type { Clock } from "./clock.ts";
 import type { PasswordHasher } from "./password-hasher.ts";
+import type { ProfileStore } from "./profile-store.ts";
 import type { Secrets } from "./secrets.ts";
 import type { NewSession, SessionStore } from "./session-store.ts";
 import type { AccessClaims, TokenIssuer } from "./token-issuer.ts";
@@ -103,9 +106,10 @@ export class MemoryAccounts implements AccountStore {
     const oneTimePrekey = a.prekeys.shift();
     return { userId: a.id, username: a.username, bundle: oneTimePrekey ? { ...rest, oneTimePrekey } : rest };
   }
-  async addPrekeys(userId: string, keys: readonly SignedPrekey[]): Promise<number | undefined> {
+  async addPrekeys(userId: string, keys: readonly SignedPrekey[], replace = false): Promise<number | undefined> {
     const a = this.byId.get(userId);
     if (!a) return undefined;
+    if (replace) a.prekeys = [];
     for (const key of keys) {
       a.prekeys = a.prekeys.filter((k) => k.id !== key.id);
       a.prekeys.push(key);
@@ -154,5 +158,50 @@ export class MemoryAttempts implements AttemptStore {
     const next = w && w.start === windowStart ? { start: windowStart, count: w.count + 1 } : { start: windowStart, count: 1 };
     this.windows.set(addr, next);
     return next.count;
+  }
+}
+
+export class MemoryBlocks implements BlockStore {
+  /** `blocker blocked` pairs. */
+  readonly pairs = new Set<string>();
+  async block(blocker: string, blocked: string): Promise<boolean> {
+    const key = `${blocker} ${blocked}`;
+    if (this.pairs.has(key)) return false;
+    this.pairs.add(key);
+    return true;
+  }
+  async unblock(blocker: string, blocked: string): Promise<boolean> {
+    return this.pairs.delete(`${blocker} ${blocked}`);
+  }
+  async blocksOf(userId: string): Promise<{ blocking: string[]; blockedBy: string[] }> {
+    const pairs = [...this.pairs].map((p) => p.split(" ") as [string, string]);
+    return {
+      blocking: pairs.filter(([by]) => by === userId).map(([, of]) => of),
+      blockedBy: pairs.filter(([, of]) => of === userId).map(([by]) => by),
+    };
+  }
+  async eitherBlocks(a: string, b: string): Promise<boolean> {
+    return this.pairs.has(`${a} ${b}`) || this.pairs.has(`${b} ${a}`);
+  }
+}
+
+export class MemoryProfiles implements ProfileStore {
+  readonly blobs = new Map<string, string>();
+  constructor(private readonly accounts: MemoryAccounts) {}
+  async put(userId: string, blob: string): Promise<boolean> {
+    if (!this.accounts.byId.has(userId)) return false;
+    this.blobs.set(userId, blob);
+    return true;
+  }
+  async get(userId: string): Promise<string | null | undefined> {
+    if (!this.accounts.byId.has(userId)) return undefined;
+    return this.blobs.get(userId) ?? null;
+  }
+}
+
+export class RecordingPublisher implements BlockPublisher {
+  readonly events: BlockEvent[] = [];
+  publish(event: BlockEvent): void {
+    this.events.push(event);
   }
 }

@@ -59,3 +59,15 @@ export interface FileStore {
   /** The stored bytes, or null when there is no such file. `done` rejects if the store finds it damaged. */
   get(id: string): Promise<{ data: ReadableStream<Uint8Array>; size: number } | null>;
 }
+
+/** Tells presence who is connected here. */
+export interface PresenceReport {
+  connected(identity: Identity): void;
+  disconnected(identity: Identity): void;
+}
+
+/** Whom users block (kept by auth). */
+export interface BlockList {
+  /** True when `recipient` has blocked `sender`. */
+  blocks(recipient: string, sender: string): Promise<boolean>;
+}

@@ -2,6 +2,7 @@ import { AuthApi, names, type Names } from "@natter/protocol";
 import { serve, type Logger, type NatsConnection, type Subscription } from "@natter/kit";
 import type { z } from "zod";
 import type { AuthService } from "../../domain/auth-service.ts";
+import type { PrivacyService } from "../../domain/privacy-service.ts";
 
 type Handlers = { [K in keyof AuthApi]: (req: z.output<AuthApi[K]["req"]>) => Promise<z.input<AuthApi[K]["res"]>> };
 
@@ -11,7 +12,7 @@ export interface AuthServer {
 }
 
 /** Serves every auth verb on `<ns>.svc.auth.<verb>` in the shared auth queue group. */
-export function serveAuth(nc: NatsConnection, namespace: string, auth: AuthService, logger: Logger): AuthServer {
+export function serveAuth(nc: NatsConnection, namespace: string, auth: AuthService, privacy: PrivacyService, logger: Logger): AuthServer {
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
   const track = async <T>(work: () => Promise<T>): Promise<T> => {
@@ -34,6 +35,11 @@ export function serveAuth(nc: NatsConnection, namespace: string, auth: AuthServi
     claim: (req) => track(() => auth.claim(req)),
     prekeys: (req) => track(() => auth.prekeys(req)),
     backup: (req) => track(() => auth.backup(req)),
+    block: (req) => track(() => privacy.block(req)),
+    unblock: (req) => track(() => privacy.unblock(req)),
+    blocks: (req) => track(() => privacy.blocks(req)),
+    profile: (req) => track(() => privacy.profile(req)),
+    profileOf: (req) => track(() => privacy.profileOf(req)),
   };
   const n = names(namespace);
   const subs = (Object.keys(AuthApi) as Array<keyof AuthApi>).map((verb) => serveOne(nc, n, verb, handlers, logger));

@@ -119,12 +119,19 @@ export class PgAccountStore implements AccountStore {
     return { userId: row.id, username: row.username, bundle };
   }
 
-  async addPrekeys(userId: string, keys: readonly SignedPrekey[]): Promise<number | undefined> {
+  async addPrekeys(userId: string, keys: readonly SignedPrekey[], replace = false): Promise<number | undefined> {
+    const client = await this.pool.connect();
     try {
-      await insertPrekeys(this.pool, userId, keys);
+      await client.query("BEGIN");
+      if (replace) await client.query("DELETE FROM auth.one_time_prekeys WHERE user_id = $1", [userId]);
+      await insertPrekeys(client, userId, keys);
+      await client.query("COMMIT");
     } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
       if (pgCode(err) === FOREIGN_KEY_VIOLATION) return undefined;
       throw err;
+    } finally {
+      client.release();
     }
     const { rows } = await this.pool.query<{ exists: boolean; count: number }>(
       `SELECT EXISTS (SELECT 1 FROM auth.accounts WHERE id = $1) AS exists,

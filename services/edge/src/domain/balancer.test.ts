@@ -1,0 +1,34 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Balancer } from "./balancer.ts";
+
+describe("balancer", () => {
+  it("keeps clients while no peer is clearly less loaded", () => {
+    const balancer = new Balancer("a", 6000, () => 0);
+    balancer.heard("b", { address: "b:1", connections: 9, draining: false });
+    assert.equal(balancer.redirect(10, false), undefined);
+  });
+
+  it("spreads a burst evenly between heartbeats", () => {
+    const balancer = new Balancer("a", 6000, () => 0);
+    balancer.heard("b", { address: "b:1", connections: 0, draining: false });
+    balancer.heard("c", { address: "c:1", connections: 0, draining: false });
+    const kept: Record<string, number> = { a: 0, "b:1": 0, "c:1": 0 };
+    for (let i = 0; i < 30; i++) {
+      const to = balancer.redirect(kept["a"]!, false);
+      kept[to ?? "a"]! += 1;
+    }
+    for (const count of Object.values(kept)) assert.ok(count >= 8 && count <= 12, JSON.stringify(kept));
+  });
+
+  it("never sends to a draining or silent peer, and a draining edge sends everyone away", () => {
+    let now = 0;
+    const balancer = new Balancer("a", 6000, () => now);
+    balancer.heard("b", { address: "b:1", connections: 0, draining: true });
+    assert.equal(balancer.redirect(50, false), undefined);
+    balancer.heard("c", { address: "c:1", connections: 80, draining: false });
+    assert.equal(balancer.redirect(0, true), "c:1");
+    now = 7000;
+    assert.equal(balancer.redirect(100, true), undefined, "c has gone quiet");
+  });
+});

@@ -1,0 +1,56 @@
+/** What this edge knows of another edge's load. */
+export interface PeerLoad {
+  readonly address: string;
+  readonly connections: number;
+  readonly draining: boolean;
+  readonly seenAt: number;
+}
+
+/** A peer is "clearly" less loaded when it has at least this many fewer connections. */
+export const REDIRECT_MARGIN = 2;
+
+/**
+ * Decides where a new client should go. Heartbeats arrive every 2 s, so between them the
+ * balancer counts the clients it sent to each peer itself; a burst of clients arriving at
+ * one address then spreads evenly instead of all following one stale figure.
+ */
+export class Balancer {
+  private readonly peers = new Map<string, PeerLoad & { sent: number }>();
+
+  constructor(
+    private readonly self: string,
+    private readonly staleAfterMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A heartbeat from an edge (our own is ignored). */
+  heard(edge: string, load: Omit<PeerLoad, "seenAt">): void {
+    if (edge === this.self) return;
+    this.peers.set(edge, { ...load, seenAt: this.now(), sent: 0 });
+  }
+
+  forget(edge: string): void {
+    this.peers.delete(edge);
+  }
+
+  /**
+   * The address to send a new client to, or undefined to keep it. A draining edge sends
+   * everyone it can elsewhere.
+   */
+  redirect(ownConnections: number, draining: boolean): string | undefined {
+    const now = this.now();
+    let best: (PeerLoad & { sent: number }) | undefined;
+    for (const [edge, peer] of this.peers) {
+      if (now - peer.seenAt > this.staleAfterMs) {
+        this.peers.delete(edge);
+        continue;
+      }
+      if (peer.draining) continue;
+      if (!best || peer.connections + peer.sent < best.connections + best.sent) best = peer;
+    }
+    if (!best) return undefined;
+    if (!draining && ownConnections - (best.connections + best.sent) < REDIRECT_MARGIN) return undefined;
+    best.sent += 1;
+    return best.address;
+  }
+}

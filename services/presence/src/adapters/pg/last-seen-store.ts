@@ -1,0 +1,32 @@
+import type pg from "pg";
+import type { LastSeenStore } from "../../domain/last-seen-store.ts";
+import type { SeenUser } from "../../domain/online-view.ts";
+
+/** Last-seen times in `presence.last_seen`; every replica writes the same events, so writes only move forward. */
+export class PgLastSeenStore implements LastSeenStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async record(seen: readonly SeenUser[]): Promise<void> {
+    // One row per user (an upsert may touch a row once), in id order so that replicas
+    // writing the same batch at once take row locks in the same order.
+    const latest = new Map<string, SeenUser>();
+    for (const s of seen) if ((latest.get(s.userId)?.seenAt ?? -1) < s.seenAt) latest.set(s.userId, s);
+    if (latest.size === 0) return;
+    const rows = [...latest.values()].sort((a, b) => (a.userId < b.userId ? -1 : 1));
+    await this.pool.query(
+      `INSERT INTO presence.last_seen AS t (user_id, username, seen_at)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])
+       ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username, seen_at = EXCLUDED.seen_at
+        WHERE t.seen_at < EXCLUDED.seen_at`,
+      [rows.map((r) => r.userId), rows.map((r) => r.username), rows.map((r) => new Date(r.seenAt))],
+    );
+  }
+
+  async seenSince(since: number): Promise<SeenUser[]> {
+    const { rows } = await this.pool.query<{ user_id: string; username: string; seen_at: Date }>(
+      "SELECT user_id, username, seen_at FROM presence.last_seen WHERE seen_at >= $1",
+      [new Date(since)],
+    );
+    return rows.map((r) => ({ userId: r.user_id, username: r.username, seenAt: r.seen_at.getTime() }));
+  }
+}
