@@ -22,14 +22,19 @@ export class RawClient {
     socket.on("error", () => undefined);
   }
 
-  static async connect(address: string, hello = true): Promise<RawClient> {
+  /** Connects and says hello (following one redirect, as the CLI does) unless `hello` is false. */
+  static async connect(address: string, hello = true, redirected = false): Promise<RawClient> {
     const [host, port] = address.split(":");
     const socket = connect({ host: host!, port: Number(port) });
     await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
     const client = new RawClient(socket);
     if (hello) {
-      client.send({ t: "hello", v: PROTOCOL_VERSION });
-      await client.next((f) => f.t === "welcome");
+      client.send({ t: "hello", v: PROTOCOL_VERSION, redirected });
+      const answer = await client.next((f) => f.t === "welcome" || f.t === "redirect");
+      if (answer.t === "redirect") {
+        client.close();
+        return RawClient.connect(answer.to, true, true);
+      }
     }
     return client;
   }

@@ -24,8 +24,22 @@ interface Pending {
   expect: ServerFrameType;
   resolve(frame: ServerFrame): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
+  /** A request answered by several `data` frames (download): each goes here, the `last` one ends it. */
+  data?(frame: ServerFrameOf<"data">): void;
 }
+
+/** What the edge said about itself in `welcome`. */
+export interface EdgeLimits {
+  maxFrame: number;
+  /** Largest file it stores, bytes of ciphertext. */
+  maxFile: number;
+  /** The chunk size uploads should use. */
+  chunkSize: number;
+}
+
+/** A download pauses the socket while this much waits unread, and resumes below half of it. */
+const DOWNLOAD_HIGH_WATER = 4 * 1024 * 1024;
 
 /**
  * One connection to an edge after `hello`: numbered requests, each settled by exactly one
@@ -40,7 +54,13 @@ export class Connection {
   private isClosed = false;
   private readonly requestTimeoutMs: number;
 
-  constructor(private readonly stream: Duplex, readonly edge: string, readonly address: string, options: ConnectionOptions = {}) {
+  constructor(
+    private readonly stream: Duplex,
+    readonly edge: string,
+    readonly address: string,
+    options: ConnectionOptions = {},
+    readonly limits: EdgeLimits = { maxFrame: 1024 * 1024, maxFile: 100 * 1024 * 1024, chunkSize: 256 * 1024 },
+  ) {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.closed = new Promise((resolve) => {
       stream.once("close", () => {
@@ -69,6 +89,90 @@ export class Connection {
       this.pending.set(id, { expect, resolve: resolve as (f: ServerFrame) => void, reject, timer });
       this.write({ ...body, id } as ClientFrame);
     });
+  }
+
+  /**
+   * Downloads a stored file: its ciphertext as it comes in `data` frames. The socket is
+   * paused while more than a few MiB wait unread, so memory stays bounded however big the
+   * file; NO_SUCH_FILE and a lost connection are thrown from the iteration.
+   */
+  download(file: string): AsyncIterable<Uint8Array> {
+    const queue: Uint8Array[] = [];
+    let queued = 0;
+    let ended = false;
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    let paused = false;
+    const notify = (): void => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    const id = this.nextId++;
+    const pending: Pending = {
+      expect: "data",
+      timer: undefined,
+      resolve: () => undefined,
+      reject: (err) => {
+        failure = err;
+        notify();
+      },
+      data: (frame) => {
+        if (frame.data.byteLength > 0) {
+          queue.push(frame.data);
+          queued += frame.data.byteLength;
+        }
+        if (frame.last) {
+          ended = true;
+          this.settle(id);
+        } else if (queued > DOWNLOAD_HIGH_WATER && !paused) {
+          paused = true;
+          clearTimeout(pending.timer);
+          pending.timer = undefined;
+          this.stream.pause();
+        } else {
+          this.arm(id, pending);
+        }
+        notify();
+      },
+    };
+    const start = (): void => {
+      if (!this.open) {
+        failure = new CliError("CONNECTION_LOST");
+        return;
+      }
+      this.pending.set(id, pending);
+      this.arm(id, pending);
+      this.write({ t: "download", id, file } as ClientFrame);
+    };
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        start();
+        try {
+          for (;;) {
+            if (queue.length > 0) {
+              const next = queue.shift()!;
+              queued -= next.byteLength;
+              if (paused && queued < DOWNLOAD_HIGH_WATER / 2) {
+                paused = false;
+                self.arm(id, pending);
+                self.stream.resume();
+              }
+              yield next;
+              continue;
+            }
+            if (failure) throw failure;
+            if (ended) return;
+            await new Promise<void>((resolve) => (wake = resolve));
+          }
+        } finally {
+          // Stopped early (a decryption failure): the rest of the frames are dropped as they come.
+          if (!ended && !failure && self.pending.has(id)) pending.data = (f) => { if (f.last) self.settle(id); };
+          if (paused) self.stream.resume();
+        }
+      },
+    };
   }
 
   /** Sends a frame that has no reply (`ack`). */
@@ -106,6 +210,7 @@ export class Connection {
         }
         const p = this.pending.get(frame.id);
         if (!p) return this.destroy();
+        if (p.data && frame.t === "data") return p.data(frame);
         this.pending.delete(frame.id);
         clearTimeout(p.timer);
         if (frame.t === "error") p.reject(new CliError(frame.code));
@@ -113,6 +218,21 @@ export class Connection {
         else p.reject(new CliError("BAD_FRAME", `the server answered ${frame.t} to a request for ${p.expect}`));
       }
     }
+  }
+
+  /** (Re)starts a request's timeout: no frame within it means the connection is dead. */
+  private arm(id: number, p: Pending): void {
+    clearTimeout(p.timer);
+    p.timer = setTimeout(() => this.destroy(), this.requestTimeoutMs);
+    p.timer.unref();
+    if (!this.pending.has(id)) clearTimeout(p.timer);
+  }
+
+  private settle(id: number): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(id);
   }
 
   private write(frame: ClientFrame): void {
@@ -128,7 +248,7 @@ export interface HandshakeOptions extends ConnectionOptions {
 type Handshake = { kind: "welcome"; connection: Connection } | { kind: "redirect"; to: string };
 
 /** Says hello on a fresh stream and waits for `welcome` or `redirect`. */
-export function handshake(stream: Duplex, address: string, options: HandshakeOptions = {}): Promise<Handshake> {
+export function handshake(stream: Duplex, address: string, options: HandshakeOptions = {}, redirected = false): Promise<Handshake> {
   return new Promise<Handshake>((resolve, reject) => {
     const reader = new FrameReader();
     let connection: Connection | undefined;
@@ -159,7 +279,7 @@ export function handshake(stream: Duplex, address: string, options: HandshakeOpt
         if (connection) {
           connection.receive(frame);
         } else if (frame.t === "welcome") {
-          connection = new Connection(stream, frame.edge, address, options);
+          connection = new Connection(stream, frame.edge, address, options, { maxFrame: frame.maxFrame, maxFile: frame.maxFile, chunkSize: frame.chunkSize });
           const c = connection;
           settle(() => resolve({ kind: "welcome", connection: c }));
         } else if (frame.t === "redirect") {
@@ -173,7 +293,8 @@ export function handshake(stream: Duplex, address: string, options: HandshakeOpt
         }
       }
     });
-    stream.write(encodeFrame({ t: "hello", v: PROTOCOL_VERSION, client: "natter-cli" } satisfies ClientFrame));
+    const hello: ClientFrame = { t: "hello", v: PROTOCOL_VERSION, client: "natter-cli", ...(redirected ? { redirected } : {}) };
+    stream.write(encodeFrame(hello));
   });
 }
 
@@ -189,15 +310,15 @@ export async function connectAny(
   options: HandshakeOptions = {},
 ): Promise<Connection> {
   let refusal: CliError | undefined;
-  const attempt = async (address: ServerAddress): Promise<Handshake> => {
+  const attempt = async (address: ServerAddress, redirected = false): Promise<Handshake> => {
     const stream = await dial(address);
-    return handshake(stream, formatServer(address), options);
+    return handshake(stream, formatServer(address), options, redirected);
   };
   for (const address of rotation(servers, random)) {
     try {
       let result = await attempt(address);
       if (result.kind === "redirect") {
-        result = await attempt(parseServer(result.to));
+        result = await attempt(parseServer(result.to), true);
         if (result.kind === "redirect") continue;
       }
       return result.connection;

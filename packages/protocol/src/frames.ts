@@ -40,7 +40,8 @@ export const Backup = z.string().min(16).max(256 * 1024).regex(/^[A-Za-z0-9_.-]*
 // ---- client → edge ----------------------------------------------------------------
 
 export const ClientFrame = z.discriminatedUnion("t", [
-  z.object({ t: z.literal("hello"), v: z.number().int(), client: z.string().max(64).optional() }),
+  /** `redirected`: this client was sent here by another edge, so it is not sent on again. */
+  z.object({ t: z.literal("hello"), v: z.number().int(), client: z.string().max(64).optional(), redirected: z.boolean().optional() }),
   z.object({ t: z.literal("register"), id: RequestId, username: z.string().max(64), password: Password, bundle: PublicBundle, backup: Backup }),
   z.object({ t: z.literal("login"), id: RequestId, username: z.string().max(64), password: Password, takeover: z.boolean().optional() }),
   z.object({ t: z.literal("resume"), id: RequestId, token: Token }),

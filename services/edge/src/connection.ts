@@ -282,7 +282,7 @@ export class ClientConnection {
 
   private hello(frame: ClientFrameOf<"hello">): void {
     if (frame.v !== PROTOCOL_VERSION) throw new NatterError("VERSION_MISMATCH");
-    const elsewhere = this.ctx.redirect();
+    const elsewhere = frame.redirected ? undefined : this.ctx.redirect();
     if (elsewhere) {
       this.push({ t: "redirect", to: elsewhere });
       this.close({ graceful: true });

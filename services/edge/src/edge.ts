@@ -34,17 +34,17 @@ export async function startEdge(config: EdgeConfig, logger: Logger): Promise<Edg
     const tls = config.EDGE_TLS_CERT && config.EDGE_TLS_KEY
       ? { cert: await readFile(config.EDGE_TLS_CERT), key: await readFile(config.EDGE_TLS_KEY) }
       : undefined;
-    const address = config.EDGE_PUBLIC_ADDR ?? `${config.EDGE_HOST}:${config.EDGE_PORT}`;
-    const edgeName = config.EDGE_NAME ?? address;
-    const balancer = new Balancer(edgeName, EDGE_HEARTBEAT_MS * 3);
+    // Known once listening (the port may be picked by the system).
+    const self = { name: "", address: "" };
+    const balancer = new Balancer(() => self.name, EDGE_HEARTBEAT_MS * 3);
     const blocks = new BlockCache(nc, n, auth, logger);
     let listener: Listener | undefined;
     let draining = false;
-    const presence = new PresenceReporter(nc, n, { name: edgeName, address }, () => listener?.connections.size ?? 0, balancer, logger);
+    const presence = new PresenceReporter(nc, n, self, () => listener?.connections.size ?? 0, balancer, logger);
     listener = await listen(
       { host: config.EDGE_HOST, port: config.EDGE_PORT, ...(tls ? { tls } : {}) },
       {
-        edgeName,
+        get edgeName() { return self.name; },
         maxFrame: config.EDGE_MAX_FRAME,
         sendRate: config.EDGE_SEND_RATE,
         loginTimeoutMs: config.EDGE_LOGIN_TIMEOUT_MS,
@@ -63,12 +63,14 @@ export async function startEdge(config: EdgeConfig, logger: Logger): Promise<Edg
         tokens: new JwksTokenVerifier(async () => (await auth("keys", {})).keys),
       },
     );
+    self.address = config.EDGE_PUBLIC_ADDR ?? `${config.EDGE_HOST}:${listener.port}`;
+    self.name = config.EDGE_NAME ?? self.address;
     presence.start();
     logger.info({ port: listener.port, tls: Boolean(tls) }, "edge listening");
     const running = listener;
     return {
       port: running.port,
-      name: edgeName,
+      name: self.name,
       listener: running,
       isReady: () => !nc.isClosed() && !draining,
       async close() {

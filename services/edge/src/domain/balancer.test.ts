@@ -4,13 +4,13 @@ import { Balancer } from "./balancer.ts";
 
 describe("balancer", () => {
   it("keeps clients while no peer is clearly less loaded", () => {
-    const balancer = new Balancer("a", 6000, () => 0);
+    const balancer = new Balancer(() => "a", 6000, () => 0);
     balancer.heard("b", { address: "b:1", connections: 9, draining: false });
     assert.equal(balancer.redirect(10, false), undefined);
   });
 
   it("spreads a burst evenly between heartbeats", () => {
-    const balancer = new Balancer("a", 6000, () => 0);
+    const balancer = new Balancer(() => "a", 6000, () => 0);
     balancer.heard("b", { address: "b:1", connections: 0, draining: false });
     balancer.heard("c", { address: "c:1", connections: 0, draining: false });
     const kept: Record<string, number> = { a: 0, "b:1": 0, "c:1": 0 };
@@ -23,7 +23,7 @@ describe("balancer", () => {
 
   it("never sends to a draining or silent peer, and a draining edge sends everyone away", () => {
     let now = 0;
-    const balancer = new Balancer("a", 6000, () => now);
+    const balancer = new Balancer(() => "a", 6000, () => now);
     balancer.heard("b", { address: "b:1", connections: 0, draining: true });
     assert.equal(balancer.redirect(50, false), undefined);
     balancer.heard("c", { address: "c:1", connections: 80, draining: false });

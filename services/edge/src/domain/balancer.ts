@@ -18,14 +18,14 @@ export class Balancer {
   private readonly peers = new Map<string, PeerLoad & { sent: number }>();
 
   constructor(
-    private readonly self: string,
+    private readonly self: () => string,
     private readonly staleAfterMs: number,
     private readonly now: () => number = Date.now,
   ) {}
 
   /** A heartbeat from an edge (our own is ignored). */
   heard(edge: string, load: Omit<PeerLoad, "seenAt">): void {
-    if (edge === this.self) return;
+    if (edge === this.self()) return;
     this.peers.set(edge, { ...load, seenAt: this.now(), sent: 0 });
   }
 
