@@ -1,16 +1,19 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
 import type { Logger } from "./logger.ts";
 
 /**
- * Serves `GET /healthz` (200 while the process runs) and `GET /readyz` (200 when
- * `ready()` resolves true, else 503). Port 0 picks a free port.
+ * Serves `GET /healthz` (200 while the process runs), `GET /readyz` (200 when
+ * `ready()` resolves true, else 503) and, given a registry, `GET /metrics` (Prometheus).
+ * Port 0 picks a free port.
  */
 export async function startHealth(opts: {
   port: number;
   host?: string;
   ready: () => Promise<boolean>;
   logger: Logger;
+  metrics?: Registry;
 }): Promise<{ port: number; close(): Promise<void> }> {
   const log = opts.logger.child({ module: "health" });
   const server = createServer((req, res) => {
@@ -27,6 +30,20 @@ export async function startHealth(opts: {
         (err: unknown) => {
           log.warn({ err }, "readiness check failed");
           send(503, "not ready");
+        },
+      );
+      return;
+    }
+    if (path === "/metrics" && opts.metrics) {
+      const registry = opts.metrics;
+      registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { "content-type": registry.contentType, "cache-control": "no-store" });
+          res.end(text);
+        },
+        (err: unknown) => {
+          log.warn({ err }, "metrics collection failed");
+          send(500, "metrics unavailable");
         },
       );
       return;

@@ -9,5 +9,6 @@ export { createPool } from "./pg.ts";
 export { migrate } from "./migrate.ts";
 export { call, serve } from "./rpc.ts";
 export { startHealth } from "./health.ts";
+export { Counter, createRegistry, Gauge, Histogram, type Registry } from "./metrics.ts";
 export { runService, type ServiceContext } from "./run-service.ts";
 export { ensureInboxStream } from "./inbox-stream.ts";

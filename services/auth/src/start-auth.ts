@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { connectNats, createLogger, createPool, migrate, startHealth, type Logger } from "@natter/kit";
+import { connectNats, createLogger, createPool, migrate, startHealth, type Logger, type Registry } from "@natter/kit";
 import { names } from "@natter/protocol";
 import type { AuthConfig } from "./config.ts";
 import { PgAccountStore } from "./adapters/pg/account-store.ts";
@@ -22,6 +22,8 @@ const PRUNE_EVERY_MS = 5 * 60_000;
 
 export interface AuthDepsOverride {
   logger?: Logger;
+  /** Prometheus registry for the service's metrics, served at /metrics on the health port. */
+  metrics?: Registry;
   clock?: Clock;
 }
 
@@ -84,7 +86,7 @@ export async function startAuth(config: Readonly<AuthConfig>, deps: AuthDepsOver
       events: new NatsBlockPublisher(nc, names(config.NATTER_NAMESPACE).blockEvents, logger),
       clock,
     });
-    const server = serveAuth(nc, config.NATTER_NAMESPACE, auth, privacy, logger);
+    const server = serveAuth(nc, config.NATTER_NAMESPACE, auth, privacy, logger, deps.metrics);
     // Runs before the connection drains and the pool ends: requests in flight get answers.
     closers.push(() => server.drain());
     await nc.flush();
@@ -94,6 +96,7 @@ export async function startAuth(config: Readonly<AuthConfig>, deps: AuthDepsOver
       const health = await startHealth({
         port: config.AUTH_HEALTH_PORT,
         logger,
+        ...(deps.metrics ? { metrics: deps.metrics } : {}),
         ready: async () => {
           if (nc.isClosed() || nc.isDraining()) return false;
           await pool.query("SELECT 1");

@@ -7,7 +7,7 @@ import {
 } from "@natter/protocol";
 import type { Logger } from "@natter/kit";
 import type {
-  BlockList, Delivery, DeviceFeed, FileStore, Identity, Inbox, PresenceReport, SessionBus, SessionMembership, TokenVerifier,
+  BlockList, Delivery, DeviceFeed, EdgeMetrics, FileStore, Identity, Inbox, PresenceReport, SessionBus, SessionMembership, TokenVerifier,
 } from "./domain/ports.ts";
 import { TokenBucket } from "./domain/token-bucket.ts";
 import { Upload } from "./upload.ts";
@@ -34,6 +34,7 @@ export interface EdgeContext {
   readonly presenceCall: PresenceCall;
   readonly presence: PresenceReport;
   readonly blocks: BlockList;
+  readonly metrics: EdgeMetrics;
   /** Where to send a client that says hello now, if elsewhere (a less loaded or not draining edge). */
   readonly redirect: () => string | undefined;
   readonly inbox: Inbox;
@@ -136,7 +137,9 @@ export class ClientConnection {
     try {
       raw = decodeBody(body);
       frame = parse(ClientFrame, raw);
+      this.ctx.metrics.frameIn(frame.t);
     } catch (error) {
+      this.ctx.metrics.frameIn("invalid");
       this.replyError(requestIdOf(raw), error);
       if (++this.badFrames >= MAX_BAD_FRAMES) this.close();
       return;
@@ -226,15 +229,23 @@ export class ClientConnection {
   private async sendGroupMessage(frame: ClientFrameOf<"gsend">, me: Identity): Promise<void> {
     if (!this.bucket.take()) throw new NatterError("RATE_LIMITED");
     if (frame.msg.body.byteLength > MAX_MESSAGE_BODY) throw new NatterError("MESSAGE_TOO_LARGE");
+    await this.stored(frame.id, frame.msg.id, () => this.ctx.inbox.publishGroup({
+      v: 1, id: frame.msg.id, from: me.userId, fromName: me.username, groupId: frame.msg.group, body: frame.msg.body, sentAt: Date.now(),
+    }));
+  }
+
+  /** Publishes to JetStream and answers `accepted` only once it is stored. */
+  private async stored(requestId: number, msgId: string, publish: () => Promise<void>): Promise<void> {
+    const started = performance.now();
     try {
-      await this.ctx.inbox.publishGroup({
-        v: 1, id: frame.msg.id, from: me.userId, fromName: me.username, groupId: frame.msg.group, body: frame.msg.body, sentAt: Date.now(),
-      });
+      await publish();
     } catch (cause) {
-      this.log.warn({ err: (cause as Error).message }, "group publish failed");
+      this.ctx.metrics.publishFailed();
+      this.log.warn({ err: (cause as Error).message }, "publish failed");
       throw new NatterError("UNAVAILABLE", undefined, { cause });
     }
-    this.push({ t: "accepted", id: frame.id, msgId: frame.msg.id });
+    this.ctx.metrics.accepted((performance.now() - started) / 1000);
+    this.push({ t: "accepted", id: requestId, msgId });
   }
 
   private startUpload(frame: ClientFrameOf<"upload">): void {
@@ -349,6 +360,7 @@ export class ClientConnection {
         me.userId,
         (delivery) => {
           this.unacked.set(delivery.message.id, delivery);
+          this.ctx.metrics.delivered();
           this.push({ t: "deliver", msg: delivery.message });
         },
         (error) => {
@@ -375,15 +387,9 @@ export class ClientConnection {
     if (await this.ctx.blocks.blocks(frame.msg.to, me.userId)) {
       return this.push({ t: "accepted", id: frame.id, msgId: frame.msg.id });
     }
-    try {
-      await this.ctx.inbox.publish(frame.msg.to, {
-        v: 1, id: frame.msg.id, from: me.userId, fromName: me.username, body: frame.msg.body, sentAt: Date.now(),
-      });
-    } catch (cause) {
-      this.log.warn({ err: (cause as Error).message }, "inbox publish failed");
-      throw new NatterError("UNAVAILABLE", undefined, { cause });
-    }
-    this.push({ t: "accepted", id: frame.id, msgId: frame.msg.id });
+    await this.stored(frame.id, frame.msg.id, () => this.ctx.inbox.publish(frame.msg.to, {
+      v: 1, id: frame.msg.id, from: me.userId, fromName: me.username, body: frame.msg.body, sentAt: Date.now(),
+    }));
   }
 
   private authenticate(identity: Identity): void {
@@ -428,6 +434,7 @@ export class ClientConnection {
 
   private push(frame: ServerFrame): void {
     if (this.closed || !this.socket.writable) return;
+    this.ctx.metrics.frameOut(frame.t);
     this.socket.write(encodeFrame(frame));
   }
 }

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { AuthApi, EDGE_HEARTBEAT_MS, GroupApi, names, PresenceApi } from "@natter/protocol";
-import { call, connectNats, ensureInboxStream, type Logger } from "@natter/kit";
+import { call, connectNats, ensureInboxStream, type Logger, type Registry } from "@natter/kit";
+import { prometheusEdgeMetrics } from "./adapters/metrics/prometheus.ts";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { EdgeConfig } from "./config.ts";
 import type { AuthCall, GroupCall, PresenceCall } from "./connection.ts";
@@ -13,6 +14,8 @@ import { JwksTokenVerifier } from "./adapters/nats/token-verifier.ts";
 import { ObjectFileStore } from "./adapters/nats/file-store.ts";
 import { listen, type Listener } from "./server.ts";
 
+const NO_METRICS = { frameIn() {}, frameOut() {}, accepted() {}, publishFailed() {}, delivered() {} };
+
 export interface Edge {
   readonly port: number;
   readonly name: string;
@@ -23,7 +26,7 @@ export interface Edge {
 }
 
 /** Starts an edge: connects to NATS, makes sure the inbox stream exists, and listens for clients. */
-export async function startEdge(config: EdgeConfig, logger: Logger): Promise<Edge> {
+export async function startEdge(config: EdgeConfig, logger: Logger, registry?: Registry): Promise<Edge> {
   const n = names(config.NATTER_NAMESPACE);
   const nc = await connectNats({ servers: config.NATS_URL, name: `edge:${config.EDGE_PORT}`, logger });
   try {
@@ -57,6 +60,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger): Promise<Edg
         presenceCall,
         presence,
         blocks,
+        metrics: registry ? prometheusEdgeMetrics(registry, () => listener?.connections.size ?? 0) : NO_METRICS,
         redirect: () => balancer.redirect(listener?.connections.size ?? 0, draining),
         inbox: await JetStreamInbox.create(nc, n, logger),
         bus: new NatsSessionBus(nc, n, logger),

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { encodeFrame, names, type ServerFrame } from "@natter/protocol";
-import { createLogger, loadConfig } from "@natter/kit";
+import { createLogger, createRegistry, loadConfig, type Registry } from "@natter/kit";
 import { testServices, type TestServices } from "@natter/kit/testing";
 import { loadAuthConfig, startAuth, type RunningAuth } from "@natter/auth";
 import { generateJwtKeys } from "../../../scripts/stack.ts";
@@ -15,6 +15,7 @@ import { EdgeEnv, startEdge, type Edge } from "../src/index.ts";
 let services: TestServices;
 let auth: RunningAuth;
 let edges: Edge[] = [];
+const registries = new Map<Edge, Registry>();
 let nc: NatsConnection;
 const logger = createLogger("test", "silent");
 
@@ -27,7 +28,9 @@ const bundle = (seed: number) => ({
 
 async function edge(port = 0): Promise<Edge> {
   const env = { NATS_URL: services.natsUrl, NATTER_NAMESPACE: services.namespace, EDGE_PORT: String(port), EDGE_MAX_FRAME: "300000", EDGE_DRAIN_MS: "200" };
-  const started = await startEdge(loadConfig(EdgeEnv, env), logger);
+  const registry = createRegistry("edge");
+  const started = await startEdge(loadConfig(EdgeEnv, env), logger, registry);
+  registries.set(started, registry);
   edges.push(started);
   return started;
 }
@@ -77,6 +80,10 @@ describe("edge", () => {
     assert.deepEqual([...delivered.msg.body], [1, 2, 3]);
     bob.client.send({ t: "ack", msgId: id });
     await waitFor(async () => (await waiting(bob.session.userId)) === 0, "an acked message leaves the stream");
+    const counted = await registries.get(edges[0]!)!.metrics();
+    assert.match(counted, /natter_messages_accepted_total\{service="edge"\} [1-9]/);
+    assert.match(counted, /natter_edge_frames_in_total\{type="send",service="edge"\} [1-9]/);
+    assert.match(counted, /natter_jetstream_publish_seconds_count\{service="edge"\} [1-9]/);
     alice.client.close();
     bob.client.close();
   });

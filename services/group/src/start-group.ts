@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connectNats, createPool, ensureInboxStream, migrate, type Logger } from "@natter/kit";
+import { connectNats, createPool, ensureInboxStream, Histogram, migrate, type Logger, type Registry } from "@natter/kit";
 import { names } from "@natter/protocol";
 import { AuthUserDirectory } from "./adapters/nats/auth-directory.ts";
 import { startFanoutConsumer } from "./adapters/nats/fanout-consumer.ts";
@@ -29,7 +29,13 @@ export interface RunningGroup {
  * Starts the group service in this process: migrates schema `grp`, makes sure the INBOX
  * and GROUPS streams exist, serves the GroupApi verbs and fans group messages out.
  */
-export async function startGroup(config: Readonly<GroupConfig>, logger: Logger): Promise<RunningGroup> {
+export async function startGroup(config: Readonly<GroupConfig>, logger: Logger, registry?: Registry): Promise<RunningGroup> {
+  const lag = new Histogram({
+    name: "natter_group_fanout_lag_seconds",
+    help: "Time from a group message's acceptance to its copies being in every member's inbox",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: registry ? [registry] : [],
+  });
   const n = names(config.NATTER_NAMESPACE);
   const closers: Array<() => Promise<unknown>> = [];
   const close = async () => {
@@ -56,7 +62,7 @@ export async function startGroup(config: Readonly<GroupConfig>, logger: Logger):
     relay.start(OUTBOX_INTERVAL_MS);
     closers.push(() => relay.stop());
 
-    const fanout = await startFanoutConsumer({ js, jsm, n, fanout: new GroupFanout({ store, inbox }), logger });
+    const fanout = await startFanoutConsumer({ js, jsm, n, fanout: new GroupFanout({ store, inbox }), logger, onFannedOut: (seconds) => lag.observe(seconds) });
     closers.push(() => fanout.stop());
 
     const service = new GroupService({ store, users: new AuthUserDirectory(nc, n), relay, clock: systemClock, newId: randomUUID });

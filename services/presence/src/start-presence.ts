@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { connectNats, createLogger, createPool, migrate, startHealth, type Logger } from "@natter/kit";
+import { connectNats, createLogger, createPool, migrate, startHealth, type Logger, type Registry } from "@natter/kit";
 import { names } from "@natter/protocol";
 import type { PresenceConfig } from "./config.ts";
 import { AuthBlockList } from "./adapters/nats/auth-block-list.ts";
@@ -14,6 +14,8 @@ import { PresenceService } from "./domain/presence-service.ts";
 const MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
 
 export interface PresenceDepsOverride {
+  /** Prometheus registry served at /metrics on the health port. */
+  metrics?: Registry;
   logger?: Logger;
   clock?: Clock;
 }
@@ -82,6 +84,7 @@ export async function startPresence(config: Readonly<PresenceConfig>, deps: Pres
       const health = await startHealth({
         port: config.PRESENCE_HEALTH_PORT,
         logger,
+        ...(deps.metrics ? { metrics: deps.metrics } : {}),
         ready: async () => {
           if (nc.isClosed() || nc.isDraining()) return false;
           await pool.query("SELECT 1");

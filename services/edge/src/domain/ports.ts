@@ -71,3 +71,13 @@ export interface BlockList {
   /** True when `recipient` has blocked `sender`. */
   blocks(recipient: string, sender: string): Promise<boolean>;
 }
+
+/** What the edge counts for operators. */
+export interface EdgeMetrics {
+  frameIn(type: string): void;
+  frameOut(type: string): void;
+  /** A message (1:1 or group) stored and accepted; `seconds` spent waiting for JetStream. */
+  accepted(seconds: number): void;
+  publishFailed(): void;
+  delivered(): void;
+}

@@ -1,5 +1,5 @@
-import { AuthApi, names, type Names } from "@natter/protocol";
-import { serve, type Logger, type NatsConnection, type Subscription } from "@natter/kit";
+import { AuthApi, names, NatterError, type Names } from "@natter/protocol";
+import { Counter, serve, type Logger, type NatsConnection, type Registry, type Subscription } from "@natter/kit";
 import type { z } from "zod";
 import type { AuthService } from "../../domain/auth-service.ts";
 import type { PrivacyService } from "../../domain/privacy-service.ts";
@@ -12,7 +12,28 @@ export interface AuthServer {
 }
 
 /** Serves every auth verb on `<ns>.svc.auth.<verb>` in the shared auth queue group. */
-export function serveAuth(nc: NatsConnection, namespace: string, auth: AuthService, privacy: PrivacyService, logger: Logger): AuthServer {
+export function serveAuth(
+  nc: NatsConnection, namespace: string, auth: AuthService, privacy: PrivacyService, logger: Logger, registry?: Registry,
+): AuthServer {
+  const outcomes = new Counter({
+    name: "natter_auth_logins_total",
+    help: "Password logins by outcome: ok, bad_credentials, locked (refused during a lockout), rate_limited",
+    labelNames: ["outcome"],
+    registers: registry ? [registry] : [],
+  });
+  const login = async (req: Parameters<Handlers["login"]>[0]) => {
+    try {
+      const grant = await auth.login(req);
+      outcomes.labels("ok").inc();
+      return grant;
+    } catch (err) {
+      if (err instanceof NatterError) {
+        const outcome = { BAD_CREDENTIALS: "bad_credentials", ACCOUNT_LOCKED: "locked", RATE_LIMITED: "rate_limited" }[err.code as string];
+        if (outcome) outcomes.labels(outcome).inc();
+      }
+      throw err;
+    }
+  };
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
   const track = async <T>(work: () => Promise<T>): Promise<T> => {
@@ -26,7 +47,7 @@ export function serveAuth(nc: NatsConnection, namespace: string, auth: AuthServi
   };
   const handlers: Handlers = {
     register: (req) => track(() => auth.register(req)),
-    login: (req) => track(() => auth.login(req)),
+    login: (req) => track(() => login(req)),
     refresh: (req) => track(() => auth.refresh(req)),
     logout: (req) => track(() => auth.logout(req)),
     session: (req) => track(() => auth.session(req)),

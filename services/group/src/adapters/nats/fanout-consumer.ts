@@ -29,6 +29,8 @@ export async function startFanoutConsumer(opts: {
   n: Names;
   fanout: GroupFanout;
   logger: Logger;
+  /** Seconds from a message's acceptance by its edge to its copies being stored. */
+  onFannedOut?: (lagSeconds: number) => void;
 }): Promise<FanoutConsumer> {
   const { js, jsm, n, fanout } = opts;
   const log = opts.logger.child({ module: "fanout" });
@@ -55,6 +57,7 @@ export async function startFanoutConsumer(opts: {
         return;
       }
       m.ack();
+      opts.onFannedOut?.(Math.max(0, Date.now() - envelope.sentAt) / 1000);
     } catch (err) {
       log.warn({ err, ...ids, delivery: m.info.deliveryCount }, "group message not fanned out; retrying");
       m.nak(RETRY_DELAY_MS);
