@@ -16,6 +16,8 @@ import { RawClient } from "../support/raw-client.ts";
 const PASSWORD = "correct horse battery";
 let fx: Fixture;
 const secrets: string[] = [];
+/** Tokens the servers handed out: none may reach a log. */
+const issued: string[] = [];
 
 function text(label: string): string {
   const t = `${label} ${Math.random().toString(36).slice(2)} secret-plaintext`;
@@ -151,6 +153,7 @@ describe("accounts", () => {
     const client = await RawClient.connect(fx.stack.edges[0]!.address);
     try {
       const session = await client.ok<"session">({ t: "login", username: "alice", password: PASSWORD, takeover: true });
+      issued.push(session.token, session.refresh);
       const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
       const claims = { name: "alice", sid: "00000000-0000-4000-8000-000000000000" };
       const forged = await new SignJWT(claims).setProtectedHeader({ alg: "EdDSA", kid: "rogue" })
@@ -183,6 +186,9 @@ describe("what the servers keep", () => {
     const logs = fx.logs.join("\n");
     for (const secret of secrets) assert.ok(!logs.includes(secret), "a message text reached a log");
     assert.ok(!logs.includes(PASSWORD), "a password reached a log");
+    for (const token of issued) assert.ok(!logs.includes(token), "a token reached a log");
+    for (const key of JSON.parse(fx.jwtKeys) as Array<{ d: string }>) assert.ok(!logs.includes(key.d), "a signing key reached a log");
+    assert.ok(fx.logs.length > 20, "the services did log (at debug level)");
   });
 });
 
