@@ -13,6 +13,8 @@ export const CommonEnv = {
   DATABASE_URL: z.string().min(1),
   NATTER_NAMESPACE: z.string().regex(NAMESPACE_PATTERN, "must be 1-32 of a-z 0-9 _ -").default("natter"),
   LOG_LEVEL: LogLevel.default("info"),
+  /** Copies JetStream keeps of every stream and bucket natter creates: 3 on a NATS cluster. */
+  NATTER_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 } as const;
 
 /** Invalid configuration: `problems` names every bad variable, never its value. */

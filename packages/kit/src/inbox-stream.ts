@@ -7,18 +7,33 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /**
  * Creates or updates the INBOX stream: one subject per user, a work queue (a message is
  * removed once acked; one consumer per user filter), file storage, 30 days, a 2-minute
- * dedup window for `Nats-Msg-Id`. Safe to call from every replica at start.
+ * dedup window for `Nats-Msg-Id`, `replicas` copies on a cluster (R3 in production).
+ * Safe to call from every replica at start.
  */
-export async function ensureInboxStream(jsm: JetStreamManager, n: Names): Promise<void> {
-  const config = {
+export async function ensureInboxStream(jsm: JetStreamManager, n: Names, opts: { replicas?: number } = {}): Promise<void> {
+  await ensureWorkQueue(jsm, {
     name: n.inboxStream,
     subjects: [n.inboxWildcard],
+    max_msgs_per_subject: 100_000,
+    num_replicas: opts.replicas ?? 1,
+  });
+}
+
+/**
+ * Creates or updates a work-queue stream kept on file for 30 days with a 2-minute dedup
+ * window, so that services starting together all end up with one stream of this shape.
+ */
+export async function ensureWorkQueue(
+  jsm: JetStreamManager,
+  stream: { name: string; subjects: string[]; num_replicas: number; max_msgs_per_subject?: number },
+): Promise<void> {
+  const config = {
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     max_age: nanos(30 * DAY_MS),
     duplicate_window: nanos(2 * 60 * 1000),
-    max_msgs_per_subject: 100_000,
     discard: DiscardPolicy.Old,
+    ...stream,
   } satisfies Partial<StreamConfig> & { name: string };
   const { retention: _retention, storage: _storage, ...mutable } = config;
   try {

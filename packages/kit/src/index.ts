@@ -11,4 +11,4 @@ export { call, serve } from "./rpc.ts";
 export { startHealth } from "./health.ts";
 export { Counter, createRegistry, Gauge, Histogram, type Registry } from "./metrics.ts";
 export { runService, type ServiceContext } from "./run-service.ts";
-export { ensureInboxStream } from "./inbox-stream.ts";
+export { ensureInboxStream, ensureWorkQueue } from "./inbox-stream.ts";

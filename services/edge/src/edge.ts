@@ -30,7 +30,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, registry?: R
   const n = names(config.NATTER_NAMESPACE);
   const nc = await connectNats({ servers: config.NATS_URL, name: `edge:${config.EDGE_PORT}`, logger });
   try {
-    await ensureInboxStream(await jetstreamManager(nc), n);
+    await ensureInboxStream(await jetstreamManager(nc), n, { replicas: config.NATTER_REPLICAS });
     const auth: AuthCall = (verb, req) => call(nc, n.auth(verb), AuthApi[verb], req);
     const group: GroupCall = (verb, req) => call(nc, n.groupSvc(verb), GroupApi[verb], req);
     const presenceCall: PresenceCall = (verb, req) => call(nc, n.presence(verb), PresenceApi[verb], req);
@@ -53,7 +53,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, registry?: R
         loginTimeoutMs: config.EDGE_LOGIN_TIMEOUT_MS,
         maxFile: config.EDGE_MAX_FILE,
         chunkSize: config.EDGE_CHUNK_SIZE,
-        files: await ObjectFileStore.create(nc, n),
+        files: await ObjectFileStore.create(nc, n, config.NATTER_REPLICAS),
         logger,
         auth,
         group,

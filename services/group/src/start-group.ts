@@ -52,8 +52,8 @@ export async function startGroup(config: Readonly<GroupConfig>, logger: Logger, 
     const nc = await connectNats({ servers: config.NATS_URL, name: "natter-group", logger });
     closers.push(() => nc.drain());
     const jsm = await jetstreamManager(nc);
-    await ensureInboxStream(jsm, n);
-    await ensureGroupStream(jsm, n);
+    await ensureInboxStream(jsm, n, { replicas: config.NATTER_REPLICAS });
+    await ensureGroupStream(jsm, n, config.NATTER_REPLICAS);
 
     const js = jetstream(nc);
     const inbox = new JetStreamInboxPublisher(js, n);

@@ -12,8 +12,8 @@ const FILE_TTL_NS = 30 * DAY_NS;
 export class ObjectFileStore implements FileStore {
   private constructor(private readonly store: ObjectStore) {}
 
-  static async create(nc: NatsConnection, n: Names): Promise<ObjectFileStore> {
-    const store = await new Objm(nc).create(n.attachments, { storage: StorageType.File, ttl: FILE_TTL_NS });
+  static async create(nc: NatsConnection, n: Names, replicas = 1): Promise<ObjectFileStore> {
+    const store = await new Objm(nc).create(n.attachments, { storage: StorageType.File, ttl: FILE_TTL_NS, replicas });
     return new ObjectFileStore(store);
   }
 
