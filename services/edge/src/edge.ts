@@ -39,7 +39,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, registry?: R
       : undefined;
     // Known once listening (the port may be picked by the system).
     const self = { name: "", address: "" };
-    const balancer = new Balancer(() => self.name, EDGE_HEARTBEAT_MS * 3);
+    const balancer = new Balancer(() => self, EDGE_HEARTBEAT_MS * 3);
     const blocks = new BlockCache(nc, n, auth, logger);
     let listener: Listener | undefined;
     let draining = false;

@@ -4,13 +4,13 @@ import { Balancer } from "./balancer.ts";
 
 describe("balancer", () => {
   it("keeps clients while no peer is clearly less loaded", () => {
-    const balancer = new Balancer(() => "a", 6000, () => 0);
+    const balancer = new Balancer(() => ({ name: "a", address: "a:1" }), 6000, () => 0);
     balancer.heard("b", { address: "b:1", connections: 9, draining: false });
     assert.equal(balancer.redirect(10, false), undefined);
   });
 
   it("spreads a burst evenly between heartbeats", () => {
-    const balancer = new Balancer(() => "a", 6000, () => 0);
+    const balancer = new Balancer(() => ({ name: "a", address: "a:1" }), 6000, () => 0);
     balancer.heard("b", { address: "b:1", connections: 0, draining: false });
     balancer.heard("c", { address: "c:1", connections: 0, draining: false });
     const kept: Record<string, number> = { a: 0, "b:1": 0, "c:1": 0 };
@@ -21,9 +21,15 @@ describe("balancer", () => {
     for (const count of Object.values(kept)) assert.ok(count >= 8 && count <= 12, JSON.stringify(kept));
   });
 
+  it("never redirects to its own address (edges behind one load balancer)", () => {
+    const balancer = new Balancer(() => ({ name: "a", address: "lb:7400" }), 6000, () => 0);
+    balancer.heard("b", { address: "lb:7400", connections: 0, draining: false });
+    assert.equal(balancer.redirect(100, false), undefined);
+  });
+
   it("never sends to a draining or silent peer, and a draining edge sends everyone away", () => {
     let now = 0;
-    const balancer = new Balancer(() => "a", 6000, () => now);
+    const balancer = new Balancer(() => ({ name: "a", address: "a:1" }), 6000, () => now);
     balancer.heard("b", { address: "b:1", connections: 0, draining: true });
     assert.equal(balancer.redirect(50, false), undefined);
     balancer.heard("c", { address: "c:1", connections: 80, draining: false });

@@ -18,14 +18,18 @@ export class Balancer {
   private readonly peers = new Map<string, PeerLoad & { sent: number }>();
 
   constructor(
-    private readonly self: () => string,
+    /** This edge's name and the address clients reach it by. */
+    private readonly self: () => { name: string; address: string },
     private readonly staleAfterMs: number,
     private readonly now: () => number = Date.now,
   ) {}
 
   /** A heartbeat from an edge (our own is ignored). */
   heard(edge: string, load: Omit<PeerLoad, "seenAt">): void {
-    if (edge === this.self()) return;
+    // Behind one load balancer every edge has the same address: sending a client there
+    // would only land it on a random edge again.
+    const self = this.self();
+    if (edge === self.name || load.address === self.address) return;
     this.peers.set(edge, { ...load, seenAt: this.now(), sent: 0 });
   }
 

@@ -1,0 +1,149 @@
+/**
+ * deploy/compose.yaml: docker-compose accepts it, refuses to start without auth's signing
+ * keys, and wires what natter needs: NATS 2.12 with JetStream syncing every write on a
+ * volume, Postgres 16 on a volume, a healthcheck on every service and start order by
+ * health, two edges published on 7400 and 7401 that tell clients those addresses.
+ *
+ * Nothing here starts a container (there is no engine on CI): it checks the file.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { COMPOSE_FILE, deployDir, natterService, readCompose, root, which, type ComposeFile } from "./support.ts";
+
+const run = promisify(execFile);
+const dockerCompose = which("docker-compose");
+if (!dockerCompose) console.log("# docker-compose is not installed (.ci/run installs it): compose.yaml is not checked by compose itself");
+
+type Service = ComposeFile["services"][string];
+type Healthcheck = { test: string[] | string };
+const healthcheck = (s: Service) => s["healthcheck"] as Healthcheck | undefined;
+const testCommand = (h: Healthcheck | undefined) => (Array.isArray(h?.test) ? h.test.join(" ") : (h?.test ?? ""));
+
+describe("deploy/compose.yaml", () => {
+  let scratch = "";
+  let emptyEnvFile = "";
+  const keys = '[{"kty":"OKP","crv":"Ed25519","x":"x","d":"d","kid":"test"}]';
+  before(async () => {
+    scratch = await mkdtemp(join(tmpdir(), "natter-compose-"));
+    // An empty env file in place of deploy/.env, which a developer may have made.
+    emptyEnvFile = join(scratch, "empty.env");
+    await writeFile(emptyEnvFile, "");
+  });
+  after(() => rm(scratch, { recursive: true, force: true }));
+
+  const compose = (env: Record<string, string>) =>
+    run("docker-compose", ["--env-file", emptyEnvFile, "-f", COMPOSE_FILE, "config", "-q"], {
+      cwd: root,
+      env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? scratch, ...env },
+    });
+
+  describe("as docker-compose reads it", { skip: dockerCompose ? false : "docker-compose is not installed" }, () => {
+    it("is a valid compose file once AUTH_JWT_KEYS is given", async () => {
+      await compose({ AUTH_JWT_KEYS: keys });
+    });
+
+    it("refuses to go without AUTH_JWT_KEYS, saying how to make it", async () => {
+      await assert.rejects(compose({}), (err: { stderr?: string }) => {
+        assert.match(err.stderr ?? "", /make-jwt-keys\.mjs/);
+        return true;
+      });
+    });
+  });
+
+  describe("its services", () => {
+    const file = readCompose({ AUTH_JWT_KEYS: keys });
+    const services = file.services;
+    const natter = Object.entries(services).filter(([, s]) => natterService(s.image ?? "", s.command as string[] | undefined));
+    const env = (s: Service) => (s.environment ?? {}) as Record<string, string>;
+
+    it("runs NATS 2.12 with JetStream on a volume, syncing every write", async () => {
+      const nats = services["nats"]!;
+      assert.match(nats.image ?? "", /^nats:2\.12/);
+      const volumes = nats["volumes"] as string[];
+      const config = volumes.find((v) => v.endsWith(":ro"))!.split(":")[0]!;
+      const conf = await readFile(join(deployDir, config), "utf8");
+      assert.match(conf, /^\s*sync_interval:\s*always\s*$/m);
+      const storeDir = /^\s*store_dir:\s*(\S+)\s*$/m.exec(conf)?.[1];
+      assert.ok(volumes.some((v) => v === `nats-data:${storeDir}`), `the store (${storeDir}) is on the nats-data volume`);
+      assert.match(testCommand(healthcheck(nats)), /8222\/healthz\?js-enabled-only=true/);
+    });
+
+    it("runs Postgres 16 on a volume, healthy only when it takes TCP connections", () => {
+      const postgres = services["postgres"]!;
+      assert.match(postgres.image ?? "", /^postgres:16/);
+      assert.ok((postgres["volumes"] as string[]).includes("pg-data:/var/lib/postgresql/data"));
+      assert.match(testCommand(healthcheck(postgres)), /pg_isready -h 127\.0\.0\.1/);
+    });
+
+    it("runs auth, group, presence and two edges from the natter image", () => {
+      const names = natter.map(([name, s]) => `${name}=${(s.command as string[])[0]}`).sort();
+      assert.deepEqual(names, ["auth=auth", "edge-1=edge", "edge-2=edge", "group=group", "presence=presence"]);
+    });
+
+    it("checks each natter service's /readyz on its health port", () => {
+      for (const [name, s] of natter) {
+        const service = (s.command as string[])[0]!;
+        const port = env(s)[`${service.toUpperCase()}_HEALTH_PORT`];
+        assert.match(testCommand(healthcheck(s)), new RegExp(`127\\.0\\.0\\.1:${port}/readyz`), name);
+      }
+    });
+
+    it("starts each service only when what it needs is healthy", () => {
+      for (const [name, s] of Object.entries(services)) {
+        for (const [dependency, condition] of Object.entries((s["depends_on"] ?? {}) as Record<string, { condition: string }>)) {
+          assert.equal(condition.condition, "service_healthy", `${name} on ${dependency}`);
+          assert.ok(healthcheck(services[dependency]!), `${dependency} has a healthcheck`);
+        }
+      }
+      for (const [name, s] of natter) {
+        const needs = Object.keys((s["depends_on"] ?? {}) as object);
+        assert.ok(needs.includes("nats"), `${name} waits for NATS`);
+        if (env(s)["DATABASE_URL"]) assert.ok(needs.includes("postgres"), `${name} waits for Postgres`);
+      }
+      for (const edge of ["edge-1", "edge-2"]) {
+        for (const service of ["auth", "group", "presence"]) {
+          assert.ok(Object.keys(services[edge]!["depends_on"] as object).includes(service), `${edge} waits for ${service}`);
+        }
+      }
+    });
+
+    it("publishes the edges on 7400 and 7401 and tells clients those addresses", () => {
+      for (const [edge, port] of [["edge-1", "7400"], ["edge-2", "7401"]] as const) {
+        const s = services[edge]!;
+        assert.deepEqual(s["ports"], [`${port}:${env(s)["EDGE_PORT"]}`], edge);
+        assert.equal(env(s)["EDGE_HOST"], "0.0.0.0", edge);
+        assert.equal(env(s)["EDGE_PUBLIC_ADDR"], `localhost:${port}`, edge);
+      }
+      const published = Object.entries(services).filter(([, s]) => s["ports"]).map(([name]) => name);
+      assert.deepEqual(published.sort(), ["edge-1", "edge-2"], "only the edges are published");
+    });
+
+    it("gives the edges distinct names and time to drain before docker kills them", () => {
+      const names = ["edge-1", "edge-2"].map((e) => env(services[e]!)["EDGE_NAME"]);
+      assert.equal(new Set(names).size, 2);
+      for (const e of ["edge-1", "edge-2"]) {
+        const s = services[e]!;
+        const drainS = Number(env(s)["EDGE_DRAIN_MS"] ?? 5000) / 1000;
+        const grace = Number(/^(\d+)s$/.exec(String(s["stop_grace_period"]))?.[1]);
+        assert.ok(grace >= drainS + 5 + 5, `${e}: stop_grace_period ${grace}s covers the drain and shutdown`);
+      }
+    });
+
+    it("asks for one copy of each stream, as there is one NATS server", () => {
+      for (const [name, s] of natter) assert.equal(env(s)["NATTER_REPLICAS"] ?? "1", "1", name);
+    });
+
+    it("runs natter's containers read-only, without capabilities", () => {
+      for (const [name, s] of natter) {
+        assert.equal(s["read_only"], true, name);
+        assert.deepEqual(s["cap_drop"], ["ALL"], name);
+        assert.ok((s["security_opt"] as string[]).includes("no-new-privileges:true"), name);
+      }
+    });
+  });
+});
