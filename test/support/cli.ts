@@ -47,8 +47,9 @@ export class Listener {
   readonly exited: Promise<number | null>;
   private waiters: Array<() => void> = [];
 
-  constructor(home: string, servers: string) {
-    this.child = spawn(process.execPath, [bin, "--home", home, "--server", servers, "--json", "listen"], {
+  /** `globalArgs` go before `listen` (e.g. `--download-dir`). */
+  constructor(home: string, servers: string, globalArgs: string[] = []) {
+    this.child = spawn(process.execPath, [bin, "--home", home, "--server", servers, "--json", ...globalArgs, "listen"], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, NATTER_HOME: "", NATTER_SERVER: "" },
     });

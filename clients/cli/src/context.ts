@@ -8,12 +8,14 @@ import type { Link, LinkOptions } from "./link.ts";
 import type { Messenger, EdgeApi } from "./messenger.ts";
 import { Printer } from "./output.ts";
 import type { PasswordInput } from "./password.ts";
+import type { ProgressFactory } from "./progress.ts";
+import type { Downloader } from "./receiver.ts";
 import { DEFAULT_SERVER, formatServer, parseServers, type ServerAddress } from "./servers.ts";
 
 /** Everything the CLI touches outside itself, injected so tests run it in process. */
 export interface CliDeps {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
   stdin: PasswordInput;
   env: Readonly<Record<string, string | undefined>>;
   now(): number;
@@ -33,6 +35,7 @@ export interface GlobalOptions {
   server?: string;
   home?: string;
   json?: boolean;
+  downloadDir?: string;
 }
 
 /** One invocation: its options resolved, its home opened once, its printer. */
@@ -50,6 +53,23 @@ export class Context {
 
   get homeDir(): string {
     return resolve(this.options.home ?? this.deps.env.NATTER_HOME ?? join(homedir(), ".natter"));
+  }
+
+  /** Where received files go: --download-dir, else `<home>/downloads`. */
+  get downloadDir(): string {
+    return resolve(this.options.downloadDir ?? join(this.homeDir, "downloads"));
+  }
+
+  /** Progress bars on stderr when it is a terminal and the output is for humans; none otherwise. */
+  async progress(): Promise<ProgressFactory> {
+    const { noProgress, progressBars } = await import("./progress.ts");
+    return this.deps.stderr.isTTY === true && !this.printer.json ? progressBars(this.deps.stderr) : noProgress;
+  }
+
+  /** Saves a received file into the download folder over the link's current connection. */
+  async downloader(link: () => Link): Promise<Downloader> {
+    const [{ downloadFile }, p, progress] = await Promise.all([import("./files.ts"), this.deps.primitives(), this.progress()]);
+    return async (ref) => downloadFile(p, await link().connectionNow(), ref, this.downloadDir, progress);
   }
 
   home(): Promise<HomeStore> {
@@ -126,5 +146,12 @@ export function edgeOver(link: () => Link): EdgeApi {
       await link().call({ t: "send", msg: { id, to, body: new Uint8Array(body) } }, "accepted");
     },
     prekeys: async (add, replace) => (await link().call({ t: "prekeys", add, ...(replace ? { replace } : {}) }, "prekeys")).count,
+    members: async (name) => {
+      const { group, members } = await link().call({ t: "group", op: "members", name }, "members");
+      return { group, members };
+    },
+    gsend: async ({ id, group, body }) => {
+      await link().call({ t: "gsend", msg: { id, group, body: new Uint8Array(body) } }, "accepted");
+    },
   };
 }

@@ -13,6 +13,9 @@ export const CLIENT_ERRORS = {
   SELF: "you cannot send a message to yourself",
   HOME_LOCKED: "the natter home is busy (locked by another natter): try again",
   BAD_HOME: "the natter home holds a file this version does not understand",
+  INVALID_GROUP_NAME: "a group name is 3 to 32 characters of a-z, 0-9, '_', '.' and '-'",
+  NO_FILE: "that file cannot be read",
+  DOWNLOAD_FAILED: "a file could not be downloaded or did not decrypt",
 } as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;

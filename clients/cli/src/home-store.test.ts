@@ -135,4 +135,21 @@ describe("the home store", () => {
     assert.deepEqual(await home.readPeerSessions(USER), []);
     assert.equal(await home.hasSeen(id), false);
   });
+
+  it("keeps groups' keys and pending files 0600, never outside the home, and forgets them with the account", async () => {
+    await using dir = await tempDir();
+    const home = await HomeStore.open(join(dir.path, "home"));
+    const group = { v: 1 as const, id: USER, name: "team", outbound: { k: 1 }, sentTo: { [USER]: 5 }, rotate: false, inbound: { [USER]: { k: 2 } } };
+    await home.writeGroup(group);
+    const msgId = v7();
+    await home.writePendingFiles({ [msgId]: { id: msgId, from: "bob", fromId: USER, sentAt: 1, file: { id: USER } } });
+    assert.deepEqual(await home.readGroup(USER), group);
+    assert.deepEqual(Object.keys(await home.readPendingFiles()), [msgId]);
+    assert.equal((await stat(join(home.dir, "groups"))).mode & 0o777, 0o700);
+    for (const f of [`groups/${USER}.json`, "pending-files.json"]) assert.equal((await stat(join(home.dir, f))).mode & 0o777, 0o600, f);
+    await assert.rejects(home.readGroup("../../etc/passwd"), { code: "BAD_FRAME" });
+    await home.resetUser();
+    assert.equal(await home.readGroup(USER), undefined);
+    assert.deepEqual(await home.readPendingFiles(), {});
+  });
 });

@@ -36,7 +36,41 @@ const ContactsFile = z.object({ v: z.literal(1), contacts: z.record(Uuid, Contac
 /** Ratchet sessions with one peer, the active one first (`Session.toJSON()` each). */
 const PeerFile = z.object({ v: z.literal(1), sessions: z.array(z.unknown()).max(16) });
 
-const FILES = { account: "account.json", session: "session.json", contacts: "contacts.json", seen: "seen.log", lock: "lock", peers: "peers" } as const;
+/**
+ * One group as this device keeps it: my sender key, whom my current key went to (user id →
+ * the `joinedAt` of their membership then, so leaving and rejoining counts as new), whether
+ * a member left or was removed since (then the next send rotates), and each sender's keys.
+ */
+export const GroupFile = z.object({
+  v: z.literal(1),
+  id: Uuid,
+  name: z.string(),
+  /** `OutboundSenderKey.toJSON()`, validated by `OutboundSenderKey.fromJSON`. */
+  outbound: z.unknown().optional(),
+  sentTo: z.record(Uuid, z.number()),
+  rotate: z.boolean(),
+  /** `InboundSenderKeys.toJSON()` per sender user id. */
+  inbound: z.record(Uuid, z.unknown()),
+});
+export type GroupFile = z.infer<typeof GroupFile>;
+
+/** A file message already decrypted and marked seen, whose download has not finished yet. */
+export const PendingFile = z.object({
+  id: Uuid,
+  from: z.string(),
+  fromId: Uuid,
+  group: z.string().optional(),
+  sentAt: z.number(),
+  /** The file payload as sent (id, key, digest, size, mime, name), validated by the payload schema. */
+  file: z.unknown(),
+});
+export type PendingFile = z.infer<typeof PendingFile>;
+const PendingFiles = z.object({ v: z.literal(1), files: z.record(Uuid, PendingFile) });
+
+const FILES = {
+  account: "account.json", session: "session.json", contacts: "contacts.json", seen: "seen.log", lock: "lock", peers: "peers",
+  groups: "groups", pending: "pending-files.json",
+} as const;
 const SEEN_LINE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface HomeStoreOptions {
@@ -64,9 +98,9 @@ export class HomeStore {
   }
 
   static async open(dir: string, options: HomeStoreOptions = {}): Promise<HomeStore> {
-    await mkdir(join(dir, FILES.peers), { recursive: true, mode: 0o700 });
+    for (const sub of [FILES.peers, FILES.groups]) await mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
-    await chmod(join(dir, FILES.peers), 0o700);
+    for (const sub of [FILES.peers, FILES.groups]) await chmod(join(dir, sub), 0o700);
     return new HomeStore(dir, options);
   }
 
@@ -140,6 +174,24 @@ export class HomeStore {
     await this.writeJson(peerFile(userId), { v: 1, sessions });
   }
 
+  /** What this device keeps of a group (undefined when nothing yet). */
+  async readGroup(groupId: string): Promise<GroupFile | undefined> {
+    return this.readJson(groupFile(groupId), GroupFile);
+  }
+
+  async writeGroup(group: GroupFile): Promise<void> {
+    await this.writeJson(groupFile(group.id), group);
+  }
+
+  /** File messages decrypted but not yet downloaded, by message id. */
+  async readPendingFiles(): Promise<Record<string, PendingFile>> {
+    return (await this.readJson(FILES.pending, PendingFiles))?.files ?? {};
+  }
+
+  async writePendingFiles(files: Record<string, PendingFile>): Promise<void> {
+    await this.writeJson(FILES.pending, { v: 1, files });
+  }
+
   /** Whether a message id was already shown. */
   async hasSeen(id: string): Promise<boolean> {
     return (await this.seenIds()).includes(id);
@@ -168,11 +220,13 @@ export class HomeStore {
 
   /** Forgets everything of the account that used this home (another user logs in). */
   async resetUser(): Promise<void> {
-    for (const name of [FILES.account, FILES.session, FILES.contacts, FILES.seen]) {
+    for (const name of [FILES.account, FILES.session, FILES.contacts, FILES.seen, FILES.pending]) {
       await rm(join(this.dir, name), { force: true });
     }
-    await rm(join(this.dir, FILES.peers), { recursive: true, force: true });
-    await mkdir(join(this.dir, FILES.peers), { mode: 0o700 });
+    for (const sub of [FILES.peers, FILES.groups]) {
+      await rm(join(this.dir, sub), { recursive: true, force: true });
+      await mkdir(join(this.dir, sub), { mode: 0o700 });
+    }
     this.seenCache = undefined;
   }
 
@@ -222,6 +276,11 @@ function peerFile(userId: string): string {
   // The id becomes a file name: only a canonical uuid may.
   if (!Uuid.safeParse(userId).success) throw new CliError("BAD_FRAME", "a user id is not a uuid");
   return join(FILES.peers, `${userId.toLowerCase()}.json`);
+}
+
+function groupFile(groupId: string): string {
+  if (!Uuid.safeParse(groupId).success) throw new CliError("BAD_FRAME", "a group id is not a uuid");
+  return join(FILES.groups, `${groupId.toLowerCase()}.json`);
 }
 
 /** Writes a file so that readers see the old or the new content, never a mix: 0600, fsync, rename. */

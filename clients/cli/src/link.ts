@@ -76,6 +76,15 @@ export class Link {
     }
   }
 
+  /**
+   * The connection in use now (waiting for one while reconnecting), for exchanges that
+   * must stay on one connection — an upload's chunks, a download's data — and are
+   * started over as a whole when it drops.
+   */
+  connectionNow(): Promise<Connection> {
+    return this.connection();
+  }
+
   /** Acks a delivery on the connection that brought it (a later connection redelivers it). */
   ack(msgId: string, connection: Connection): void {
     connection.send({ t: "ack", msgId });

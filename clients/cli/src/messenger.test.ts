@@ -51,7 +51,7 @@ describe("the messenger", () => {
     const shown: string[] = [];
     for (const msg of backend.inbox(to.userId)) {
       const outcome = await to.messenger.receive(msg);
-      if (outcome.kind === "message") shown.push(`${outcome.message.from}: ${outcome.message.text}`);
+      if (outcome.kind === "message" && outcome.message.content.type === "text") shown.push(`${outcome.message.from}: ${outcome.message.content.text}`);
     }
     backend.clearInbox(to.userId);
     return shown;

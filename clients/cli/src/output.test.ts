@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { NatterError } from "@natter/protocol";
 import { CliError } from "./errors.ts";
+import type { ShownMessage } from "./messenger.ts";
 import { Printer, clock, printable } from "./output.ts";
 
 function printer(json: boolean): { p: Printer; out: string[]; err: string[] } {
@@ -11,7 +12,7 @@ function printer(json: boolean): { p: Printer; out: string[]; err: string[] } {
 }
 
 const sentAt = new Date(2025, 0, 2, 9, 5).getTime();
-const message = { id: "0190a8c4-5d6e-7f00-8a00-000000000001", from: "bob", fromId: "x", text: "hi there", sentAt };
+const message: ShownMessage = { id: "0190a8c4-5d6e-7f00-8a00-000000000001", from: "bob", fromId: "x", sentAt, content: { type: "text", text: "hi there", sentAt } };
 
 describe("output", () => {
   it("shows a message as [hh:mm] sender: text", () => {
@@ -28,7 +29,7 @@ describe("output", () => {
 
   it("keeps a sender's control characters from reaching the terminal", () => {
     const { p, out } = printer(false);
-    p.message({ ...message, text: "a\u001b[2Jb\r\n[09:06] alice: forged\u202e" });
+    p.message({ ...message, content: { type: "text", text: "a\u001b[2Jb\r\n[09:06] alice: forged\u202e", sentAt } });
     assert.equal(out.length, 1);
     assert.doesNotMatch(out[0]!, /[\u001b\r\n\u202e]/);
     assert.equal(printable("tab\tstays"), "tab\tstays");

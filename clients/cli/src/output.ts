@@ -1,5 +1,13 @@
 import { describeError } from "./errors.ts";
-import type { Notice, ShownMessage } from "./messenger.ts";
+import type { Notice, ShownEvent, ShownMessage } from "./messenger.ts";
+
+/** Where a received file was saved. */
+export interface SavedFile {
+  name: string;
+  size: number;
+  mime: string;
+  path: string;
+}
 
 /** Where a line goes; the shell swaps in a writer that keeps its prompt intact. */
 export type LineWriter = (line: string) => void;
@@ -20,11 +28,30 @@ export class Printer {
     this.out = out;
   }
 
-  message(m: ShownMessage): void {
+  /** A text message; a file message once its file is saved (`saved`). */
+  message(m: ShownMessage, saved?: SavedFile): void {
+    const group = m.group === undefined ? {} : { group: m.group };
+    const sentAt = new Date(m.sentAt).toISOString();
+    const who = m.group === undefined ? m.from : `#${m.group} ${m.from}`;
+    if (m.content.type === "text") {
+      if (this.json) this.out(JSON.stringify({ id: m.id, from: m.from, ...group, type: "text", text: m.content.text, sentAt }));
+      else this.out(`[${clock(m.sentAt)}] ${who}: ${printable(m.content.text)}`);
+      return;
+    }
+    if (!saved) throw new Error("invariant broken: a file message is shown once saved");
     if (this.json) {
-      this.out(JSON.stringify({ id: m.id, from: m.from, type: "text", text: m.text, sentAt: new Date(m.sentAt).toISOString() }));
+      this.out(JSON.stringify({ id: m.id, from: m.from, ...group, type: "file", file: saved, sentAt }));
     } else {
-      this.out(`[${clock(m.sentAt)}] ${m.from}: ${printable(m.text)}`);
+      this.out(`[${clock(m.sentAt)}] ${who}: sent a file: ${printable(saved.name)} (${formatSize(saved.size)}, ${printable(saved.mime)}) saved to ${printable(saved.path)}`);
+    }
+  }
+
+  /** A change of a group's membership: `[hh:mm] #team: alice added bob`. */
+  event(e: ShownEvent): void {
+    if (this.json) {
+      this.out(JSON.stringify({ id: e.id, type: "event", group: e.group, event: e.event, user: e.user, ...(e.by ? { by: e.by } : {}), sentAt: new Date(e.sentAt).toISOString() }));
+    } else {
+      this.out(`[${clock(e.sentAt)}] #${e.group}: ${describeEvent(e)}`);
     }
   }
 
@@ -34,12 +61,24 @@ export class Printer {
     else if (inShell) this.out("sent");
   }
 
+  /** A group send the edge accepted. */
+  groupSent(r: { id: string; group: string }, inShell: boolean): void {
+    if (this.json) this.out(JSON.stringify({ id: r.id, group: r.group, status: "accepted" }));
+    else if (inShell) this.out("sent");
+  }
+
   notice(n: Notice): void {
     switch (n.kind) {
       case "identity-changed":
         return this.warn("IDENTITY_CHANGED", `⚠ the safety number with ${n.user} has changed`, { user: n.user });
       case "undecryptable":
-        return this.warn("DECRYPT_FAILED", `could not decrypt a message from ${n.user}`, { from: n.user, id: n.id });
+        return n.group === undefined
+          ? this.warn("DECRYPT_FAILED", `could not decrypt a message from ${n.user}`, { from: n.user, id: n.id })
+          : this.warn("DECRYPT_FAILED", `could not decrypt a group message from ${n.user} in #${n.group}`, { from: n.user, group: n.group, id: n.id });
+      case "file-failed":
+        return this.warn(n.code, `${n.reason} (a file from ${n.user}${n.group === undefined ? "" : ` in #${n.group}`})`, {
+          from: n.user, ...(n.group === undefined ? {} : { group: n.group }), id: n.id,
+        });
       case "unsupported":
         return this.warn("UNSUPPORTED", `${n.user} sent a message this version of natter cannot show`, { from: n.user, id: n.id });
     }
@@ -71,6 +110,31 @@ export class Printer {
   private warn(code: string, message: string, extra: Record<string, unknown>): void {
     this.err(this.json ? JSON.stringify({ warning: code, message, ...extra }) : message);
   }
+}
+
+function describeEvent(e: ShownEvent): string {
+  const by = e.by ?? e.user;
+  switch (e.event) {
+    case "created": return `${by} created the group`;
+    case "joined": return `${e.user} joined`;
+    case "added": return `${by} added ${e.user}`;
+    case "left": return `${e.user} left`;
+    case "removed": return `${by} removed ${e.user}`;
+    case "admin": return e.by ? `${e.by} made ${e.user} an admin` : `${e.user} is now an admin`;
+    case "closed": return `${by} closed the group`;
+  }
+}
+
+/** 1.5 MiB, 300 B. */
+export function formatSize(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB"];
+  let n = bytes;
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[u]}`;
 }
 
 /** hh:mm in local time. */

@@ -20,6 +20,7 @@ export function createProgram(deps: CliDeps): Command {
     .description("end-to-end encrypted messaging: with no command, an interactive shell")
     .addOption(new Option("--server <host:port,...>", "edges to connect to (env NATTER_SERVER; default 127.0.0.1:7400)"))
     .addOption(new Option("--home <dir>", "where keys and the session are kept (env NATTER_HOME; default ~/.natter)"))
+    .addOption(new Option("--download-dir <dir>", "where received files are saved (default <home>/downloads)"))
     .option("--json", "machine-readable output: one JSON object a line")
     .exitOverride()
     .configureOutput({
@@ -69,12 +70,68 @@ export function createProgram(deps: CliDeps): Command {
 
   program
     .command("send")
-    .description("send a text message")
+    .description("send a text message, or a file of any kind with --file")
     .argument("<user>")
-    .argument("<text...>")
-    .action(async (user: string, text: string[], _opts, cmd: Command) => {
+    .argument("[text...]")
+    .option("--file <path>", "send this file (up to 100 MiB)")
+    .option("--name <shown name>", "the file's name as the receiver sees it")
+    .action(async (user: string, text: string[], opts: { file?: string; name?: string }, cmd: Command) => {
       const { sendCommand } = await import("./commands/send.ts");
-      await sendCommand(await ctx(cmd), user, text);
+      await sendCommand(await ctx(cmd), user, text, opts);
+    });
+
+  const group = program.command("group").description("groups: create, join, list, members, add, remove, leave, admin, close, send");
+  const groupAction = (op: import("./commands/group.ts").GroupOp) => async (args: import("./commands/group.ts").GroupArgs, cmd: Command) => {
+    const { groupCommand } = await import("./commands/group.ts");
+    await groupCommand(await ctx(cmd), op, args);
+  };
+  group
+    .command("create")
+    .description("create a group (you become its admin) with these members")
+    .argument("<name>")
+    .argument("[members...]")
+    .action((name: string, members: string[], _o, cmd: Command) => groupAction("create")({ name, members }, cmd));
+  group
+    .command("join")
+    .description("join an open group (a group nobody has made yet is created)")
+    .argument("<name>")
+    .action((name: string, _o, cmd: Command) => groupAction("join")({ name }, cmd));
+  group
+    .command("list")
+    .description("every group and how many members it has")
+    .action((_o, cmd: Command) => groupAction("list")({}, cmd));
+  group
+    .command("members")
+    .description("who is in a group you belong to")
+    .argument("<name>")
+    .action((name: string, _o, cmd: Command) => groupAction("members")({ name }, cmd));
+  for (const [op, what] of [["add", "add a member (admins only)"], ["remove", "remove a member (admins only)"], ["admin", "make a member an admin (admins only)"]] as const) {
+    group
+      .command(op)
+      .description(what)
+      .argument("<name>")
+      .argument("<user>")
+      .action((name: string, user: string, _o, cmd: Command) => groupAction(op)({ name, user }, cmd));
+  }
+  group
+    .command("leave")
+    .description("leave a group")
+    .argument("<name>")
+    .action((name: string, _o, cmd: Command) => groupAction("leave")({ name }, cmd));
+  group
+    .command("close")
+    .description("close a group: from now on only admins let people in")
+    .argument("<name>")
+    .action((name: string, _o, cmd: Command) => groupAction("close")({ name }, cmd));
+  group
+    .command("send")
+    .description("send a text message, or a file with --file, to a group")
+    .argument("<name>")
+    .argument("[text...]")
+    .option("--file <path>", "send this file (up to 100 MiB)")
+    .option("--name <shown name>", "the file's name as the members see it")
+    .action((name: string, text: string[], opts: { file?: string; name?: string }, cmd: Command) => {
+      return groupAction("send")({ name, text, ...(opts.file === undefined ? {} : { file: opts.file }), ...(opts.name === undefined ? {} : { shownName: opts.name }) }, cmd);
     });
 
   program
@@ -103,6 +160,21 @@ export function createProgram(deps: CliDeps): Command {
       await verifyCommand(await ctx(cmd), user);
     });
 
+  program.addHelpText(
+    "after",
+    [
+      "",
+      "Groups and files:",
+      "  natter group create <name> [members...]    natter group join <name>",
+      "  natter group list                          natter group members <name>",
+      "  natter group add <name> <user>             natter group remove <name> <user>",
+      "  natter group leave <name>                  natter group admin <name> <user>",
+      "  natter group close <name>                  natter group send <name> <text...>",
+      "  natter send <user> --file <path> [--name <shown name>]",
+      "  natter group send <name> --file <path> [--name <shown name>]",
+    ].join("\n"),
+  );
+
   return program;
 }
 
@@ -112,7 +184,9 @@ export async function runCli(deps: CliDeps, argv: readonly string[]): Promise<nu
     await createProgram(deps).parseAsync([...argv], { from: "user" });
     return EXIT.OK;
   } catch (err) {
-    if (err instanceof CommanderError && ["commander.helpDisplayed", "commander.version", "commander.help"].includes(err.code)) return EXIT.OK;
+    if (err instanceof CommanderError && ["commander.helpDisplayed", "commander.version"].includes(err.code)) return EXIT.OK;
+    // Help shown because a command was incomplete (`natter group`): a usage error.
+    if (err instanceof CommanderError && err.code === "commander.help") return err.exitCode === 0 ? EXIT.OK : EXIT.REFUSED;
     const [{ Context }, { CliError, exitCodeFor, toCliError }] = await Promise.all([import("./context.ts"), import("./errors.ts")]);
     const printer = new Context(deps, { json: argv.includes("--json") }).printer;
     const e = err instanceof CommanderError ? new CliError("USAGE", err.message.replace(/^error: /, "")) : toCliError(err);

@@ -1,8 +1,13 @@
 import type { InboxMessage } from "@natter/protocol";
 import type { Connection } from "./connection.ts";
+import { EXIT, exitCodeFor, toCliError } from "./errors.ts";
 import type { Link } from "./link.ts";
-import type { Messenger } from "./messenger.ts";
-import type { Printer } from "./output.ts";
+import type { Messenger, ShownMessage } from "./messenger.ts";
+import type { Printer, SavedFile } from "./output.ts";
+import type { FileRef } from "./payload.ts";
+
+/** Fetches, checks and saves a received file (files.ts `downloadFile` over the link). */
+export type Downloader = (ref: FileRef) => Promise<SavedFile>;
 
 /**
  * Handles deliveries one at a time, in the order they came: decrypt and store, show,
@@ -20,6 +25,7 @@ export class Receiver {
     private readonly messenger: Messenger,
     private readonly printer: Printer,
     private readonly link: () => Link,
+    private readonly download?: Downloader,
   ) {}
 
   /** For `LinkOptions.onDeliver`. */
@@ -41,13 +47,35 @@ export class Receiver {
   private async handle(msg: InboxMessage, connection: Connection): Promise<void> {
     try {
       const outcome = await this.messenger.receive(msg);
-      if (outcome.kind === "message") this.printer.message(outcome.message);
+      if (outcome.kind === "message") {
+        if (outcome.message.content.type === "file") await this.receiveFile(outcome.message, outcome.message.content.file);
+        else this.printer.message(outcome.message);
+      } else if (outcome.kind === "event") {
+        this.printer.event(outcome.event);
+      }
       this.link().ack(msg.id, connection);
-      if (outcome.kind !== "duplicate" && outcome.newSession) this.topUpPrekeys();
+      if ((outcome.kind === "message" || outcome.kind === "dropped") && outcome.newSession) this.topUpPrekeys();
     } catch (err) {
       // Not acked: it comes again on the next connection.
       this.printer.error(err);
     }
+  }
+
+  /**
+   * Saves the file, then shows the message. A file that can never arrive (expired, does not
+   * decrypt, no room) is reported and settled; a dropped connection is thrown, so the
+   * delivery is not acked and the download is tried again when it comes back.
+   */
+  private async receiveFile(m: ShownMessage, ref: FileRef): Promise<void> {
+    if (!this.download) throw new Error("invariant broken: a receiver of files needs a downloader");
+    try {
+      this.printer.message(m, await this.download(ref));
+    } catch (err) {
+      const e = toCliError(err);
+      if (exitCodeFor(e.code) === EXIT.NO_SERVICE) throw e;
+      this.messenger.notify({ kind: "file-failed", user: m.from, id: m.id, ...(m.group === undefined ? {} : { group: m.group }), code: e.code, reason: e.message });
+    }
+    await this.messenger.settleFile(m.id);
   }
 
   private topUpPrekeys(): void {

@@ -4,7 +4,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import { providers } from "../test/providers.ts";
-import { decryptAttachment, encryptAttachment, generateAttachmentKey } from "./attachment.ts";
+import { decryptAttachment, encryptAttachment, encryptedSize, generateAttachmentKey } from "./attachment.ts";
 
 const { p } = providers[0]!;
 
@@ -85,6 +85,21 @@ describe("attachments", () => {
       }),
       { numRuns: 25 },
     );
+  });
+
+  it("tells the exact ciphertext size in advance (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 1, max: 700 }), async (data, chunkSize) => {
+        const { chunks } = await seal(data, chunkSize);
+        assert.equal(encryptedSize(data.length, chunkSize), join(chunks).length);
+      }),
+      { numRuns: 40 },
+    );
+    assert.equal(encryptedSize(0), 5 + 16);
+    assert.equal(encryptedSize(64 * 1024), 5 + 64 * 1024 + 16);
+    assert.equal(encryptedSize(64 * 1024 + 1), 5 + 64 * 1024 + 1 + 32);
+    assert.throws(() => encryptedSize(-1), { code: "MALFORMED" });
+    assert.throws(() => encryptedSize(10, 0), { code: "MALFORMED" });
   });
 
   it("holds back the final chunk until the digest matches", async () => {

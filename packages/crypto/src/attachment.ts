@@ -9,6 +9,18 @@ export const MAX_CHUNK_SIZE = 4 * 1024 * 1024;
 const HEADER_LENGTH = 5;
 const TAG_LENGTH = 16;
 
+/**
+ * The exact ciphertext size `encryptAttachment` makes from `plainSize` bytes: the header,
+ * then every chunk with its tag (an empty file still has one, empty, final chunk). Lets a
+ * sender announce an upload's size before encrypting it.
+ */
+export function encryptedSize(plainSize: number, chunkSize: number = DEFAULT_CHUNK_SIZE): number {
+  if (!Number.isSafeInteger(plainSize) || plainSize < 0) throw new CryptoError("MALFORMED", "size out of range");
+  if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) throw new CryptoError("MALFORMED", "chunk size out of range");
+  const chunks = Math.max(1, Math.ceil(plainSize / chunkSize));
+  return HEADER_LENGTH + plainSize + chunks * TAG_LENGTH;
+}
+
 /** A fresh random 32-byte key for one file. */
 export function generateAttachmentKey(p: Primitives): Bytes {
   return p.randomBytes(32);

@@ -20,7 +20,7 @@ export {
   MAX_SENDER_KEY_STATES,
 } from "./sender-keys.ts";
 export type { OutboundSenderKeyJSON, InboundSenderKeysJSON, SenderKeyMessageInfo } from "./sender-keys.ts";
-export { generateAttachmentKey, encryptAttachment, decryptAttachment, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE } from "./attachment.ts";
+export { generateAttachmentKey, encryptAttachment, encryptedSize, decryptAttachment, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE } from "./attachment.ts";
 export type { EncryptedAttachment } from "./attachment.ts";
 export { safetyNumber } from "./safety-number.ts";
 export { sealBackup, openBackup, encryptDeviceBackup, decryptDeviceBackup, MIN_BACKUP_ITERATIONS } from "./backup.ts";

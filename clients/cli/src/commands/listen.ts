@@ -6,7 +6,7 @@ import { interrupted } from "./receive.ts";
 /** `natter listen`: shows messages as they arrive, reconnecting on its own, until interrupted. */
 export async function listenCommand(ctx: Context): Promise<void> {
   let link!: Link;
-  const receiver = new Receiver(await ctx.messenger(() => link), ctx.printer, () => link);
+  const receiver = new Receiver(await ctx.messenger(() => link), ctx.printer, () => link, await ctx.downloader(() => link));
   link = await ctx.link({
     receive: "required",
     persistent: true,

@@ -4,18 +4,33 @@ import { CliError, EXIT, exitCodeFor } from "../errors.ts";
 import type { Link } from "../link.ts";
 import type { Messenger } from "../messenger.ts";
 import { Receiver } from "../receiver.ts";
+import { groupAction } from "./group.ts";
 import { interrupted } from "./receive.ts";
+import { sendFile } from "./send.ts";
 
 const HELP = [
-  "send <user> <text…>     send a message (also: SEND, message)",
-  "verify <user>           show the safety number with <user>",
+  "send <user> <text…>            send a message (also: SEND, message)",
+  "sendfile <user> <path>         send a file (also: SENDFILE)",
+  "group create <name> [users…]   create a group (also: CREATE)",
+  "group join <name>              join a group, or create it (also: JOIN)",
+  "group list                     every group (also: LIST)",
+  "group members <name>           who is in a group",
+  "group add|remove|admin <name> <user>, group leave|close <name>",
+  "group send <name> <text…>      send to a group (also: SENDGROUP)",
+  "group sendfile <name> <path>   send a file to a group (also: SENDGROUPFILE)",
+  "verify <user>                  show the safety number with <user>",
   "logout                  end this session and leave",
   "help                    this list",
   "quit, exit, Ctrl-D      leave (the session stays logged in)",
 ].join("\n");
 
 /** The words the seeds used, mapped to today's commands. */
-const ALIASES: Readonly<Record<string, string>> = { send: "send", SEND: "send", message: "send", verify: "verify", logout: "logout", help: "help", quit: "quit", exit: "quit" };
+const ALIASES: Readonly<Record<string, string>> = {
+  send: "send", SEND: "send", message: "send", verify: "verify", logout: "logout", help: "help", quit: "quit", exit: "quit",
+  sendfile: "sendfile", SENDFILE: "sendfile", group: "group",
+  CREATE: "create", JOIN: "join", LIST: "list", SENDGROUP: "sendgroup", SENDGROUPFILE: "sendgroupfile",
+  create: "create", join: "join", list: "list", sendgroup: "sendgroup", sendgroupfile: "sendgroupfile",
+};
 
 /**
  * `natter` with no subcommand: a prompt that sends, and shows messages as they arrive
@@ -66,7 +81,7 @@ export async function shellCommand(ctx: Context): Promise<void> {
   });
   try {
     messenger = await ctx.messenger(() => link!);
-    const receiver = new Receiver(messenger, ctx.printer, () => link!);
+    const receiver = new Receiver(messenger, ctx.printer, () => link!, await ctx.downloader(() => link!));
     link = await ctx.link({
       receive: "optional",
       persistent: true,
@@ -90,6 +105,35 @@ export async function shellCommand(ctx: Context): Promise<void> {
     await link.close();
   }
   await link.done;
+}
+
+/** `group <op> <name> <rest>` in the shell; `rest` is the user, the members, the text or the path. */
+async function groupLine(ctx: Context, link: Link, messenger: Messenger, op: string, name: string | undefined, rest: string | undefined): Promise<void> {
+  const words = (rest ?? "").trim().split(/\s+/).filter((w) => w !== "");
+  const args = { ...(name === undefined ? {} : { name }) };
+  switch (op) {
+    case "create":
+      return groupAction(ctx, link, messenger, "create", { ...args, members: words }, true);
+    case "add":
+    case "remove":
+    case "admin":
+      return groupAction(ctx, link, messenger, op, { ...args, ...(words[0] === undefined ? {} : { user: words[0] }) }, true);
+    case "join":
+    case "list":
+    case "members":
+    case "leave":
+    case "close":
+      return groupAction(ctx, link, messenger, op, args, true);
+    case "send":
+      return groupAction(ctx, link, messenger, "send", { ...args, text: [(rest ?? "").trim()].filter((t) => t !== "") }, true);
+    case "sendfile": {
+      const path = (rest ?? "").trim();
+      if (path === "") throw new CliError("USAGE", "group sendfile <name> <path>");
+      return groupAction(ctx, link, messenger, "send", { ...args, file: path }, true);
+    }
+    default:
+      throw new CliError("USAGE", `unknown group command ${op}: type help for the list`);
+  }
 }
 
 async function runLine(ctx: Context, link: Link, messenger: Messenger, line: string, show: (l: string) => void): Promise<"quit" | undefined> {
@@ -118,6 +162,33 @@ async function runLine(ctx: Context, link: Link, messenger: Messenger, line: str
       ctx.printer.result("logged out", { status: "logged out" });
       return "quit";
     }
+    case "sendfile": {
+      const path = rest?.trim() ?? "";
+      if (!first || path === "") throw new CliError("USAGE", "sendfile <user> <path>");
+      await sendFile(ctx, link, messenger, { user: first }, path, undefined, true);
+      return undefined;
+    }
+    case "group": {
+      const sub = /^\s*(\S+)(?:\s+(\S+))?(?:\s(.*))?$/.exec(rest ?? "");
+      if (!first) throw new CliError("USAGE", "group create|join|list|members|add|remove|leave|admin|close|send|sendfile …");
+      await groupLine(ctx, link, messenger, first.toLowerCase(), sub?.[1], sub?.[2] === undefined ? sub?.[3] : `${sub[2]}${sub[3] === undefined ? "" : ` ${sub[3]}`}`);
+      return undefined;
+    }
+    case "create":
+      await groupLine(ctx, link, messenger, "create", first, rest);
+      return undefined;
+    case "join":
+      await groupLine(ctx, link, messenger, "join", first, rest);
+      return undefined;
+    case "list":
+      await groupLine(ctx, link, messenger, "list", first, rest);
+      return undefined;
+    case "sendgroup":
+      await groupLine(ctx, link, messenger, "send", first, rest);
+      return undefined;
+    case "sendgroupfile":
+      await groupLine(ctx, link, messenger, "sendfile", first, rest);
+      return undefined;
     case "help":
       show(HELP);
       return undefined;

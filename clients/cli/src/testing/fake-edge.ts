@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Duplex } from "node:stream";
 import {
   ClientFrame, FrameReader, NatterError, PROTOCOL_VERSION, decodeBody, encodeFrame, foldName, parse,
-  type ErrorCode, type InboxMessage, type PrekeyBundle, type PublicBundle, type ServerFrame, type SignedPrekey,
+  type ClientFrameOf, type ErrorCode, type GroupEvent, type InboxMessage, type PrekeyBundle, type PublicBundle, type ServerFrame, type SignedPrekey,
 } from "@natter/protocol";
 import type { Dialer } from "../connection.ts";
 import type { EdgeApi } from "../messenger.ts";
@@ -20,6 +20,20 @@ interface Account {
 interface Stored {
   msg: InboxMessage;
   holder: FakeConnection | undefined;
+}
+
+interface FakeMember {
+  userId: string;
+  username: string;
+  role: "admin" | "member";
+  joinedAt: number;
+}
+
+interface FakeGroup {
+  id: string;
+  name: string;
+  closed: boolean;
+  members: FakeMember[];
 }
 
 interface Grant {
@@ -51,6 +65,16 @@ export class FakeBackend {
   now = (): number => Date.now();
   /** Sends to store and then hang up on before replying (the reply is lost, the message is not). */
   dropAfterStoring = 0;
+  readonly groups = new Map<string, FakeGroup>();
+  /** Stored files (ciphertext) by id. */
+  readonly files = new Map<string, Uint8Array>();
+  /** Every group message as published (what a server could see). */
+  readonly groupMessages: Array<{ id: string; from: string; group: string; body: Uint8Array }> = [];
+  maxFile = 100 * 1024 * 1024 + 64 * 1024;
+  chunkSize = 256 * 1024;
+  /** Size of the data frames a download is sent in. */
+  downloadFrame = 100 * 1024;
+  private joinedClock = 0;
 
   constructor(addresses: string[] = ["edge-a:7400"]) {
     for (const a of addresses) this.up.add(a);
@@ -157,6 +181,105 @@ export class FakeBackend {
     this.flush(msg.to);
   }
 
+  // ---- groups, as the group service decides -------------------------------------
+
+  group(actor: string, op: ClientFrameOf<"group">["op"], name: string, user?: string, members?: string[]): FakeGroup {
+    const me = this.accounts.get(actor)!;
+    const key = foldName(name);
+    let g = this.groups.get(key);
+    const view = (m: Account) => ({ userId: m.userId, username: m.username });
+    const needMember = (): FakeGroup => {
+      if (!g) throw new NatterError("NO_SUCH_GROUP");
+      if (!g.members.some((m) => m.userId === actor)) throw new NatterError("NOT_A_MEMBER");
+      return g;
+    };
+    const needAdmin = (): FakeGroup => {
+      const x = needMember();
+      if (x.members.find((m) => m.userId === actor)!.role !== "admin") throw new NatterError("NOT_ADMIN");
+      return x;
+    };
+    const tell = (x: FakeGroup, kind: GroupEvent["kind"], who: { userId: string; username: string }, extra: string[] = []) => {
+      const event: GroupEvent = { kind, group: { id: x.id, name: x.name }, user: { id: who.userId, name: who.username }, by: { id: actor, name: me.username } };
+      const id = randomUUID();
+      for (const to of new Set([...x.members.map((m) => m.userId), ...extra])) {
+        this.inject(to, { v: 1, id, from: actor, fromName: me.username, body: new Uint8Array(0), sentAt: this.now(), event });
+      }
+    };
+    const member = (a: Account, role: FakeMember["role"]): FakeMember => ({ ...view(a), role, joinedAt: ++this.joinedClock });
+    switch (op) {
+      case "create":
+      case "join": {
+        if (op === "join" && g) {
+          if (g.members.some((m) => m.userId === actor)) throw new NatterError("ALREADY_A_MEMBER");
+          if (g.closed) throw new NatterError("GROUP_CLOSED");
+          g.members.push(member(me, "member"));
+          tell(g, "joined", me);
+          return g;
+        }
+        if (g) throw new NatterError("GROUP_NAME_TAKEN");
+        const others = (members ?? []).map((n) => this.find(n));
+        g = { id: randomUUID(), name: key, closed: false, members: [member(me, "admin")] };
+        for (const o of others) if (!g.members.some((m) => m.userId === o.userId)) g.members.push(member(o, "member"));
+        this.groups.set(key, g);
+        tell(g, "created", me);
+        return g;
+      }
+      case "members":
+        return needMember();
+      case "add": {
+        const x = needAdmin();
+        const target = this.find(user!);
+        if (x.members.some((m) => m.userId === target.userId)) throw new NatterError("ALREADY_A_MEMBER");
+        x.members.push(member(target, "member"));
+        tell(x, "added", target);
+        return x;
+      }
+      case "remove": {
+        const x = needAdmin();
+        const target = this.find(user!);
+        if (!x.members.some((m) => m.userId === target.userId)) throw new NatterError("NOT_A_MEMBER");
+        x.members = x.members.filter((m) => m.userId !== target.userId);
+        tell(x, "removed", target, [target.userId]);
+        return x;
+      }
+      case "leave": {
+        const x = needMember();
+        x.members = x.members.filter((m) => m.userId !== actor);
+        tell(x, "left", me, [actor]);
+        if (x.members.length === 0) this.groups.delete(key);
+        else if (!x.members.some((m) => m.role === "admin")) x.members[0]!.role = "admin";
+        return x;
+      }
+      case "admin": {
+        const x = needAdmin();
+        const target = x.members.find((m) => m.username === foldName(user!));
+        if (!target) throw new NatterError("NOT_A_MEMBER");
+        target.role = "admin";
+        tell(x, "admin", target);
+        return x;
+      }
+      case "close": {
+        const x = needAdmin();
+        x.closed = true;
+        tell(x, "closed", me);
+        return x;
+      }
+    }
+  }
+
+  /** Copies a group message to every other member, once per (message, member). */
+  gsend(from: string, msg: { id: string; group: string; body: Uint8Array }): void {
+    const sender = this.accounts.get(from)!;
+    this.groupMessages.push({ id: msg.id, from, group: msg.group, body: new Uint8Array(msg.body) });
+    const g = [...this.groups.values()].find((x) => x.id === msg.group);
+    if (!g || !g.members.some((m) => m.userId === from)) return;
+    for (const m of g.members) {
+      if (m.userId === from || this.storedIds.has(`${msg.id}:${m.userId}`)) continue;
+      this.storedIds.add(`${msg.id}:${m.userId}`);
+      this.inject(m.userId, { v: 1, id: msg.id, from, fromName: sender.username, body: new Uint8Array(msg.body), sentAt: this.now(), group: { id: g.id, name: g.name } });
+    }
+  }
+
   /** Puts a message in an inbox as if it came from `from` (e.g. garbage, or a replay). */
   inject(to: string, msg: InboxMessage): void {
     const box = this.inboxes.get(to) ?? [];
@@ -172,6 +295,11 @@ export class FakeBackend {
       lookup: async (user) => this.lookup(user),
       send: async (msg) => this.store(userId, msg),
       prekeys: async (add, replace) => this.prekeys(userId, add, replace),
+      members: async (name) => {
+        const g = this.group(userId, "members", name);
+        return { group: { id: g.id, name: g.name, closed: g.closed }, members: g.members.map((m) => ({ ...m })) };
+      },
+      gsend: async (msg) => this.gsend(userId, msg),
     };
   }
 
@@ -229,6 +357,7 @@ export class FakeConnection {
   sid: string | undefined;
   receiving = false;
   private hello = false;
+  private readonly uploads = new Map<string, { size: number; parts: Uint8Array[]; received: number }>();
 
   constructor(
     private readonly backend: FakeBackend,
@@ -269,7 +398,7 @@ export class FakeConnection {
       }
       if (frame.v !== PROTOCOL_VERSION) return this.push({ t: "error", code: "VERSION_MISMATCH", message: "no" });
       this.hello = true;
-      return this.push({ t: "welcome", v: PROTOCOL_VERSION, edge: this.edge, maxFrame: 1024 * 1024, maxFile: 100 * 1024 * 1024, chunkSize: 256 * 1024 });
+      return this.push({ t: "welcome", v: PROTOCOL_VERSION, edge: this.edge, maxFrame: 1024 * 1024, maxFile: b.maxFile, chunkSize: b.chunkSize });
     }
     if (frame.t === "ack") {
       b.ack(this, frame.msgId);
@@ -352,6 +481,42 @@ export class FakeConnection {
       }
       case "ping":
         return { t: "pong", id };
+      case "group": {
+        const g = b.group(userId, frame.op, frame.name, frame.user, frame.members);
+        if (frame.op === "members") return { t: "members", id, group: { id: g.id, name: g.name, closed: g.closed }, members: g.members.map((m) => ({ ...m })) };
+        return { t: "group", id, group: { id: g.id, name: g.name, closed: g.closed, members: g.members.map(({ joinedAt: _, ...m }) => m) } };
+      }
+      case "groups":
+        return { t: "groups", id, groups: [...b.groups.values()].map((g) => ({ id: g.id, name: g.name, members: g.members.length, closed: g.closed })) };
+      case "gsend":
+        b.gsend(userId, frame.msg);
+        return { t: "accepted", id, msgId: frame.msg.id };
+      case "upload": {
+        if (frame.size > b.maxFile) throw new NatterError("FILE_TOO_LARGE");
+        const file = randomUUID();
+        this.uploads.set(file, { size: frame.size, parts: [], received: 0 });
+        return { t: "upload", id, file };
+      }
+      case "chunk": {
+        const u = this.uploads.get(frame.upload);
+        if (!u) throw new NatterError("BAD_FRAME");
+        u.received += frame.data.byteLength;
+        if (u.received > u.size) throw new NatterError("FILE_TOO_LARGE");
+        u.parts.push(new Uint8Array(frame.data));
+        if (!frame.last) return { t: "ok", id };
+        if (u.received !== u.size) throw new NatterError("BAD_FRAME");
+        this.uploads.delete(frame.upload);
+        b.files.set(frame.upload, new Uint8Array(Buffer.concat(u.parts)));
+        return { t: "stored", id, file: frame.upload, size: u.size };
+      }
+      case "download": {
+        const data = b.files.get(frame.file);
+        if (!data) throw new NatterError("NO_SUCH_FILE");
+        for (let off = 0; off < data.byteLength; off += b.downloadFrame) {
+          this.push({ t: "data", id, data: data.subarray(off, off + b.downloadFrame), last: false });
+        }
+        return { t: "data", id, data: new Uint8Array(0), last: true };
+      }
     }
   }
 

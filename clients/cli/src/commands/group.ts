@@ -1,0 +1,110 @@
+import type { GroupView } from "@natter/protocol";
+import type { Context } from "../context.ts";
+import { CliError } from "../errors.ts";
+import type { Link } from "../link.ts";
+import { parseGroupName, type Messenger } from "../messenger.ts";
+import { sendFile } from "./send.ts";
+
+export type GroupOp = "create" | "join" | "list" | "members" | "add" | "remove" | "leave" | "admin" | "close" | "send";
+
+/** What one `group …` command was given. */
+export interface GroupArgs {
+  name?: string;
+  user?: string;
+  members?: string[];
+  text?: string[];
+  file?: string;
+  shownName?: string;
+}
+
+/** `natter group <op> …`: one connection, one group action. */
+export async function groupCommand(ctx: Context, op: GroupOp, args: GroupArgs): Promise<void> {
+  const link = await ctx.link({ receive: "off", persistent: false });
+  try {
+    const messenger = await ctx.messenger(() => link);
+    await groupAction(ctx, link, messenger, op, args, false);
+  } finally {
+    await link.close();
+  }
+}
+
+/** Runs a group action over an open link (the one-shot command and the shell). */
+export async function groupAction(ctx: Context, link: Link, messenger: Messenger, op: GroupOp, args: GroupArgs, inShell: boolean): Promise<void> {
+  const { printer } = ctx;
+  if (op === "list") {
+    const { groups } = await link.call({ t: "groups" }, "groups");
+    if (printer.json) {
+      for (const g of groups) printer.result("", { name: g.name, members: g.members });
+    } else if (groups.length === 0) {
+      printer.result("no groups yet: natter group create <name> [members…]", {});
+    } else {
+      for (const g of groups) printer.result(`#${g.name}  ${g.members} member${g.members === 1 ? "" : "s"}${g.closed ? "  (closed)" : ""}`, {});
+    }
+    return;
+  }
+  const name = parseGroupName(need(args.name, `group ${op} <name>`));
+  switch (op) {
+    case "create": {
+      const { group } = await link.call({ t: "group", op: "create", name, members: args.members ?? [] }, "group");
+      return shown(ctx, group, "created", `created #${group.name} with ${names(group)}`);
+    }
+    case "join": {
+      const { group } = await link.call({ t: "group", op: "join", name }, "group");
+      // Joining a group nobody had made yet makes it, with the joiner as its admin.
+      const created = group.members.length === 1;
+      return shown(ctx, group, created ? "created" : "joined", `${created ? "created" : "joined"} #${group.name}: ${names(group)}`);
+    }
+    case "members": {
+      const { group, members } = await link.call({ t: "group", op: "members", name }, "members");
+      if (printer.json) for (const m of members) printer.result("", { name: m.username, role: m.role });
+      else printer.result([`#${group.name}${group.closed ? " (closed)" : ""}:`, ...members.map((m) => `  ${m.username}${m.role === "admin" ? " (admin)" : ""}`)].join("\n"), {});
+      return;
+    }
+    case "add":
+    case "remove":
+    case "admin": {
+      const user = need(args.user, `group ${op} <name> <user>`);
+      const { group } = await link.call({ t: "group", op, name, user }, "group");
+      if (op === "remove") await messenger.membershipChanged(group, "removed");
+      const sentence = op === "add" ? `added ${user} to #${group.name}` : op === "remove" ? `removed ${user} from #${group.name}` : `${user} is now an admin of #${group.name}`;
+      printer.result(sentence, { group: group.name, user, status: op === "admin" ? "admin" : op === "add" ? "added" : "removed" });
+      return;
+    }
+    case "leave": {
+      const { group } = await link.call({ t: "group", op: "leave", name }, "group");
+      await messenger.membershipChanged(group, "left");
+      printer.result(`left #${group.name}`, { group: group.name, status: "left" });
+      return;
+    }
+    case "close": {
+      const { group } = await link.call({ t: "group", op: "close", name }, "group");
+      printer.result(`closed #${group.name}: only admins can let people in now`, { group: group.name, status: "closed" });
+      return;
+    }
+    case "send": {
+      if (args.file !== undefined) {
+        if ((args.text ?? []).length > 0) throw new CliError("USAGE", "send a file or a text, not both");
+        await sendFile(ctx, link, messenger, { group: name }, args.file, args.shownName, inShell);
+        return;
+      }
+      const text = (args.text ?? []).join(" ");
+      if (text.trim() === "") throw new CliError("USAGE", "group send <name> <text…> (or --file <path>)");
+      const sent = await messenger.sendGroup(name, { type: "text", text, sentAt: ctx.deps.now() });
+      printer.groupSent(sent, inShell);
+      return;
+    }
+  }
+}
+
+function shown(ctx: Context, group: GroupView, status: string, sentence: string): void {
+  ctx.printer.result(sentence, { group: group.name, id: group.id, status, members: group.members.map((m) => m.username) });
+}
+
+function names(group: GroupView): string {
+  return group.members.map((m) => `${m.username}${m.role === "admin" ? " (admin)" : ""}`).join(", ");
+}
+
+function need(value: string | undefined, usage: string): string {
+  if (value === undefined || value === "") throw new CliError("USAGE", usage);
+  return value;
+}
