@@ -97,3 +97,48 @@ function decodeReply(data: Uint8Array): unknown {
     throw new NatterError("INTERNAL", "malformed reply: not JSON", { cause });
   }
 }
+
+/** A handler for each verb of a service's API. */
+export type Handlers<A extends Record<string, Verb>> = {
+  [K in keyof A]: (req: z.output<A[K]["req"]>) => Promise<z.input<A[K]["res"]>>;
+};
+
+export interface ApiServer {
+  /** Stops taking requests and resolves once those in flight have been answered. */
+  drain(): Promise<void>;
+}
+
+/**
+ * Serves every verb of `api` on `subject(verb)` in the queue group `queue` (so replicas
+ * share the load), counting requests in flight so that `drain` can wait for them.
+ */
+export function serveApi<A extends Record<string, Verb>>(
+  nc: NatsConnection,
+  api: A,
+  subject: (verb: keyof A & string) => string,
+  queue: string,
+  handlers: Handlers<A>,
+  logger: Logger,
+): ApiServer {
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+  const subs = (Object.keys(api) as Array<keyof A & string>).map((verb) => {
+    const handler = handlers[verb];
+    const tracked = async (req: z.output<A[typeof verb]["req"]>) => {
+      inFlight += 1;
+      try {
+        return await handler(req);
+      } finally {
+        inFlight -= 1;
+        if (inFlight === 0) onIdle?.();
+      }
+    };
+    return serve(nc, subject(verb), queue, api[verb]!, tracked, logger.child({ verb }));
+  });
+  return {
+    drain: async () => {
+      await Promise.all(subs.map((sub) => sub.drain()));
+      if (inFlight > 0) await new Promise<void>((resolve) => (onIdle = resolve));
+    },
+  };
+}

@@ -1,15 +1,9 @@
-import { AuthApi, names, NatterError, type Names } from "@natter/protocol";
-import { Counter, serve, type Logger, type NatsConnection, type Registry, type Subscription } from "@natter/kit";
-import type { z } from "zod";
+import { AuthApi, names, NatterError } from "@natter/protocol";
+import { Counter, serveApi, type ApiServer, type Handlers, type Logger, type NatsConnection, type Registry } from "@natter/kit";
 import type { AuthService } from "../../domain/auth-service.ts";
 import type { PrivacyService } from "../../domain/privacy-service.ts";
 
-type Handlers = { [K in keyof AuthApi]: (req: z.output<AuthApi[K]["req"]>) => Promise<z.input<AuthApi[K]["res"]>> };
-
-export interface AuthServer {
-  /** Stops taking requests and resolves once those in flight have been answered. */
-  drain(): Promise<void>;
-}
+export type AuthServer = ApiServer;
 
 /** Serves every auth verb on `<ns>.svc.auth.<verb>` in the shared auth queue group. */
 export function serveAuth(
@@ -21,7 +15,7 @@ export function serveAuth(
     labelNames: ["outcome"],
     registers: registry ? [registry] : [],
   });
-  const login = async (req: Parameters<Handlers["login"]>[0]) => {
+  const login = async (req: Parameters<Handlers<AuthApi>["login"]>[0]) => {
     try {
       const grant = await auth.login(req);
       outcomes.labels("ok").inc();
@@ -34,44 +28,22 @@ export function serveAuth(
       throw err;
     }
   };
-  let inFlight = 0;
-  let onIdle: (() => void) | undefined;
-  const track = async <T>(work: () => Promise<T>): Promise<T> => {
-    inFlight += 1;
-    try {
-      return await work();
-    } finally {
-      inFlight -= 1;
-      if (inFlight === 0) onIdle?.();
-    }
-  };
-  const handlers: Handlers = {
-    register: (req) => track(() => auth.register(req)),
-    login: (req) => track(() => login(req)),
-    refresh: (req) => track(() => auth.refresh(req)),
-    logout: (req) => track(() => auth.logout(req)),
-    session: (req) => track(() => auth.session(req)),
-    keys: async () => auth.keys(),
-    user: (req) => track(() => auth.user(req)),
-    claim: (req) => track(() => auth.claim(req)),
-    prekeys: (req) => track(() => auth.prekeys(req)),
-    backup: (req) => track(() => auth.backup(req)),
-    block: (req) => track(() => privacy.block(req)),
-    unblock: (req) => track(() => privacy.unblock(req)),
-    blocks: (req) => track(() => privacy.blocks(req)),
-    profile: (req) => track(() => privacy.profile(req)),
-    profileOf: (req) => track(() => privacy.profileOf(req)),
-  };
   const n = names(namespace);
-  const subs = (Object.keys(AuthApi) as Array<keyof AuthApi>).map((verb) => serveOne(nc, n, verb, handlers, logger));
-  return {
-    drain: async () => {
-      await Promise.all(subs.map((sub) => sub.drain()));
-      if (inFlight > 0) await new Promise<void>((resolve) => (onIdle = resolve));
-    },
-  };
-}
-
-function serveOne<K extends keyof AuthApi>(nc: NatsConnection, n: Names, verb: K, handlers: Handlers, logger: Logger): Subscription {
-  return serve(nc, n.auth(verb), n.authQueue, AuthApi[verb], handlers[verb], logger.child({ verb }));
+  return serveApi(nc, AuthApi, n.auth, n.authQueue, {
+    register: (req) => auth.register(req),
+    login,
+    refresh: (req) => auth.refresh(req),
+    logout: (req) => auth.logout(req),
+    session: (req) => auth.session(req),
+    keys: async () => auth.keys(),
+    user: (req) => auth.user(req),
+    claim: (req) => auth.claim(req),
+    prekeys: (req) => auth.prekeys(req),
+    backup: (req) => auth.backup(req),
+    block: (req) => privacy.block(req),
+    unblock: (req) => privacy.unblock(req),
+    blocks: (req) => privacy.blocks(req),
+    profile: (req) => privacy.profile(req),
+    profileOf: (req) => privacy.profileOf(req),
+  }, logger);
 }

@@ -1,7 +1,7 @@
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import { StorageType } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { Names } from "@natter/protocol";
+import { NatterError, type Names } from "@natter/protocol";
 import type { FileStore } from "../../domain/ports.ts";
 
 const DAY_NS = 24 * 3600 * 1_000_000_000;
@@ -22,9 +22,36 @@ export class ObjectFileStore implements FileStore {
     return { size: info.size };
   }
 
+  /**
+   * A failure of the store itself (a timeout or no responders while a NATS node is lost) is
+   * UNAVAILABLE, so the client keeps the message and fetches the file again later; as
+   * INTERNAL it gave up on the file and acked the message that carried it.
+   */
   async get(id: string): Promise<{ data: ReadableStream<Uint8Array>; size: number } | null> {
-    const result = await this.store.get(id);
+    let result;
+    try {
+      result = await this.store.get(id);
+    } catch (cause) {
+      throw new NatterError("UNAVAILABLE", undefined, { cause });
+    }
     if (!result) return null;
-    return { data: result.data, size: result.info.size };
+    return { data: unavailableOnError(result.data), size: result.info.size };
   }
+}
+
+/** The same bytes; an error while reading becomes UNAVAILABLE. */
+function unavailableOnError(source: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (cause) {
+        controller.error(new NatterError("UNAVAILABLE", undefined, { cause }));
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
 }

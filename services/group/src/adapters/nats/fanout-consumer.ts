@@ -11,6 +11,12 @@ const ACK_WAIT_MS = 30_000;
 const MAX_ACK_PENDING = 1000;
 /** How long a message whose copies could not all be stored waits before it comes again. */
 export const RETRY_DELAY_MS = 2000;
+/**
+ * How long each pull waits on the server; two missed idle heartbeats (half of it each)
+ * make the client pull again. A pull lost with a dead NATS node's consumer leader would
+ * otherwise stall fan-out for the library's default 30 s.
+ */
+const PULL_EXPIRES_MS = 5_000;
 
 export interface FanoutConsumer {
   /** Stops taking messages and waits for those in hand. */
@@ -66,6 +72,7 @@ export async function startFanoutConsumer(opts: {
 
   const messages = await consumer.consume({
     max_messages: 256,
+    //XX expires: PULL_EXPIRES_MS,
     callback: (m) => {
       const key = m.subject;
       const next = (chains.get(key) ?? Promise.resolve()).then(() => handle(m));
