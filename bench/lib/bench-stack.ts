@@ -1,0 +1,176 @@
+/**
+ * The stack under test: natter's auth, group and two edges as child processes (the same
+ * launcher as `npm start` and the end-to-end tests), each with an event-loop probe, in a
+ * fresh database and NATS namespace; plus bulk registration of bench devices.
+ */
+import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { call } from "@natter/kit";
+import { testServices, type TestServices } from "@natter/kit/testing";
+import { AuthApi, GroupApi, names, type Names } from "@natter/protocol";
+import { startStack, type Stack } from "../../scripts/stack.ts";
+import { withLimit, type Endpoint } from "../load/device.ts";
+import type { Cred } from "../load/worker.ts";
+
+const PROBE = pathToFileURL(resolve(import.meta.dirname, "../load/probe.mjs")).href;
+export const PROBE_INTERVAL_MS = 500;
+
+export interface ProbeSample { at: number; p50: number; p99: number; max: number; rss: number }
+
+/** Memory of a service right after a forced garbage collection (bytes). */
+export interface HeldMemory { rss: number; heapUsed: number; external: number; arrayBuffers: number }
+
+export interface BenchStackOptions {
+  bcryptCost: number;
+  /** Another NATS than the machine's (the NATS-cost scenario runs its own). */
+  natsUrl?: string;
+  edges?: number;
+  env?: Record<string, string>;
+}
+
+export interface BenchStack {
+  readonly stack: Stack;
+  readonly natsUrl: string;
+  readonly namespace: string;
+  readonly n: Names;
+  /** The harness's own NATS connection (setup: registrations, groups, filling inboxes). */
+  readonly nc: NatsConnection;
+  readonly edges: Endpoint[];
+  pid(service: "auth" | "group" | number): number;
+  /** Makes the service collect garbage and tells what it then holds. */
+  collect(service: "auth" | "group" | number): Promise<HeldMemory>;
+  /** Event-loop probe lines of a service between two `performance.now()` times. */
+  probes(service: string, from: number, to: number): ProbeSample[];
+  /** Registers `count` devices through auth's `register` verb, `concurrency` at a time. */
+  register(count: number, options?: { password?: string; concurrency?: number; prefix?: string }): Promise<{ creds: Cred[]; ms: number }>;
+  /** Creates a group as `owner` with `members` (group service `create` verb). */
+  createGroup(name: string, owner: Cred, members: Cred[]): Promise<string>;
+  /** The last lines any service logged at warn or above, for a failure report. */
+  problems(): string[];
+  stop(): Promise<void>;
+}
+
+/** Base environment: logins never time out during a run, limits meant for abuse do not bite. */
+export function benchEnv(bcryptCost: number): Record<string, string> {
+  return {
+    NODE_ENV: "test",
+    // The launcher waits for each service's "started" line, logged at info.
+    LOG_LEVEL: "info",
+    AUTH_BCRYPT_COST: String(bcryptCost),
+    AUTH_ADDR_LIMIT: "100000000",
+    AUTH_TOKEN_TTL: "7200",
+    EDGE_LOGIN_TIMEOUT_MS: "3600000",
+    EDGE_SEND_RATE: "1000000",
+    EDGE_DRAIN_MS: "1000",
+    NODE_OPTIONS: `--import ${PROBE}`,
+    BENCH_PROBE_MS: String(PROBE_INTERVAL_MS),
+  };
+}
+
+export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
+  const services: TestServices = await testServices();
+  const natsUrl = options.natsUrl ?? services.natsUrl;
+  const probes = new Map<string, ProbeSample[]>();
+  const collected = new Map<string, (memory: HeldMemory) => void>();
+  const problems: string[] = [];
+  let stack: Stack;
+  try {
+    stack = await startStack({
+      natsUrl,
+      databaseUrl: services.databaseUrl,
+      namespace: services.namespace,
+      edgePorts: Array.from({ length: options.edges ?? 2 }, () => 0),
+      env: { ...benchEnv(options.bcryptCost), ...options.env },
+      onLog: (service, line) => {
+        if (line.startsWith("BENCHGC ")) {
+          collected.get(service)?.(JSON.parse(line.slice(8)) as HeldMemory);
+          collected.delete(service);
+        } else if (line.startsWith("BENCHPROBE ")) {
+          const sample = { at: performance.now(), ...(JSON.parse(line.slice(11)) as Omit<ProbeSample, "at">) };
+          const list = probes.get(service) ?? [];
+          list.push(sample);
+          if (list.length > 20_000) list.splice(0, 10_000);
+          probes.set(service, list);
+        } else if (!/"level":"(info|debug|trace)"/.test(line)) {
+          problems.push(`${service}: ${line}`);
+          if (problems.length > 50) problems.shift();
+        }
+      },
+    });
+  } catch (error) {
+    await services.cleanup();
+    throw error;
+  }
+  const nc = await connect({ servers: natsUrl.split(","), name: "natter-bench-harness" });
+  const n = names(services.namespace);
+  const serviceOf = (s: "auth" | "group" | number) => (s === "auth" ? stack.auth : s === "group" ? stack.group : stack.edges[s]!);
+
+  return {
+    stack,
+    natsUrl,
+    namespace: services.namespace,
+    n,
+    nc,
+    get edges() { return stack.edges.map((e) => ({ host: "127.0.0.1", port: e.port })); },
+    pid: (s) => serviceOf(s).child.pid!,
+    collect(s) {
+      const service = serviceOf(s);
+      return new Promise<HeldMemory>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${service.name} did not report after a collection`)), 30_000);
+        collected.set(service.name, (memory) => {
+          clearTimeout(timer);
+          resolve(memory);
+        });
+        service.child.kill("SIGUSR2");
+      });
+    },
+    probes: (service, from, to) => (probes.get(service) ?? []).filter((p) => p.at >= from && p.at <= to + PROBE_INTERVAL_MS),
+    async register(count, opts = {}) {
+      const password = opts.password ?? "bench-password";
+      const prefix = opts.prefix ?? `d${randomBytes(3).toString("hex")}`;
+      const start = performance.now();
+      const creds = await withLimit(Array.from({ length: count }, (_, i) => i), opts.concurrency ?? 64, async (i) => {
+        const grant = await call(nc, n.auth("register"), AuthApi.register, {
+          username: `${prefix}_${i}`,
+          password,
+          bundle: fakeBundle(),
+          backup: randomBytes(1536).toString("base64url"),
+          addr: `127.0.${Math.floor(i / 250) % 250}.${(i % 250) + 2}`,
+        }, { timeoutMs: 120_000 });
+        return { userId: grant.userId, username: grant.username, token: grant.token };
+      });
+      return { creds, ms: performance.now() - start };
+    },
+    async createGroup(name, owner, members) {
+      const group = await call(nc, n.groupSvc("create"), GroupApi.create, {
+        userId: owner.userId, username: owner.username, name, members: members.map((m) => m.username),
+      }, { timeoutMs: 60_000 });
+      return group.id;
+    },
+    problems: () => [...problems],
+    async stop() {
+      await nc.close().catch(() => undefined);
+      try {
+        await stack.stop();
+      } finally {
+        await services.cleanup();
+      }
+    },
+  };
+}
+
+/** A public key bundle of the right shape and size: the servers store it and cannot tell. */
+function fakeBundle() {
+  const key = () => randomBytes(32).toString("base64url");
+  const sig = () => randomBytes(64).toString("base64url");
+  return {
+    v: 1 as const,
+    identityKey: key(),
+    identityDhKey: key(),
+    identityDhSignature: sig(),
+    signedPrekey: { id: 1, publicKey: key(), signature: sig() },
+    oneTimePrekeys: [],
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The baselines: what nats.js does straight against JetStream, with the same stream
+ * settings, consumer settings and record encoding the edge uses, so a ratio tells what
+ * the edge (and the group service) add on top.
+ */
+import { AckPolicy, DeliverPolicy, StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { Objm } from "@nats-io/obj";
+import { ensureInboxStream } from "@natter/kit";
+import { decodeBody, encodeRecord, names, type Names } from "@natter/protocol";
+import type { Link } from "./traffic.ts";
+
+const SECOND_NS = 1_000_000_000;
+
+/** A NATS connection and the INBOX-like stream of a baseline namespace. */
+export class JetStreamSide {
+  private readonly feeds: ConsumerMessages[] = [];
+
+  private constructor(readonly nc: NatsConnection, readonly js: JetStreamClient, readonly jsm: JetStreamManager, readonly n: Names) {}
+
+  static async open(natsUrl: string, namespace: string): Promise<JetStreamSide> {
+    const nc = await connect({ servers: natsUrl.split(","), name: "natter-bench-baseline" });
+    const jsm = await jetstreamManager(nc);
+    const n = names(namespace);
+    await ensureInboxStream(jsm, n);
+    return new JetStreamSide(nc, jetstream(nc), jsm, n);
+  }
+
+  /** A consumer exactly like the one an edge makes for a receiving device; `onId` gets each record's id. */
+  async consume(userId: string, onId: (id: string) => void): Promise<void> {
+    const stream = this.n.inboxStream;
+    const name = this.n.deviceConsumer(userId);
+    await this.jsm.consumers.delete(stream, name).catch(() => false);
+    await this.jsm.consumers.add(stream, {
+      durable_name: name,
+      filter_subject: this.n.inbox(userId),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: 30 * SECOND_NS,
+      max_ack_pending: 1000,
+      inactive_threshold: 600 * SECOND_NS,
+    });
+    const consumer = await this.js.consumers.get(stream, name);
+    const messages = await consumer.consume({
+      max_messages: 256,
+      callback: (m) => {
+        const record = decodeBody(m.data) as { id: string };
+        onId(record.id);
+        m.ack();
+      },
+    });
+    this.feeds.push(messages);
+  }
+
+  /** The record an edge stores for a message: same encoding, same size. */
+  record(id: string, from: string, body: Uint8Array): Uint8Array {
+    return encodeRecord({ v: 1, id, from, fromName: "bench-sender", body, sentAt: Date.now() });
+  }
+
+  /** A 1:1 link: one publish into the receiver's inbox subject. */
+  directLink(from: string, to: string): Link {
+    return {
+      recipients: 1,
+      send: async (id, body) => {
+        await this.js.publish(this.n.inbox(to), this.record(id, from, body), { msgID: id });
+      },
+    };
+  }
+
+  /** A group link: one copy a member, published side by side as the group service does. */
+  fanoutLink(from: string, members: readonly string[]): Link {
+    return {
+      recipients: members.length,
+      send: async (id, body) => {
+        const record = this.record(id, from, body);
+        await Promise.all(members.map((to) => this.js.publish(this.n.inbox(to), record, { msgID: `${id}:${to}` })));
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const feed of this.feeds) feed.stop();
+    await this.nc.close();
+  }
+}
+
+/** Consumes `userId`'s inbox of the baseline namespace until `expected` records came; ms taken. */
+export async function drainBaseline(natsUrl: string, namespace: string, userId: string, expected: number, timeoutMs: number): Promise<{ ms: number; received: number }> {
+  const side = await JetStreamSide.open(natsUrl, namespace);
+  try {
+    let received = 0;
+    let finished: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    const start = performance.now();
+    await side.consume(userId, () => {
+      received += 1;
+      if (received === expected) finished();
+    });
+    await Promise.race([done, new Promise((r) => setTimeout(r, timeoutMs))]);
+    return { ms: performance.now() - start, received };
+  } finally {
+    await side.close();
+  }
+}
+
+/** Puts and gets `size` random bytes through an object store directly; ms for each. */
+export async function objectStoreBaseline(natsUrl: string, bucket: string, size: number, chunk: number): Promise<{ putMs: number; getMs: number; bytes: number }> {
+  const nc = await connect({ servers: natsUrl.split(","), name: "natter-bench-objstore" });
+  try {
+    const store = await new Objm(nc).create(bucket, { storage: StorageType.File });
+    const piece = new Uint8Array(chunk).fill(7);
+    let sent = 0;
+    const source = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= size) return controller.close();
+        const n = Math.min(chunk, size - sent);
+        sent += n;
+        controller.enqueue(n === chunk ? piece : piece.subarray(0, n));
+      },
+    }, { highWaterMark: 0 });
+    const t0 = performance.now();
+    await store.put({ name: "bench-file" }, source);
+    const putMs = performance.now() - t0;
+    const t1 = performance.now();
+    const got = await store.get("bench-file");
+    let bytes = 0;
+    if (got) for await (const data of got.data) bytes += data.byteLength;
+    const getMs = performance.now() - t1;
+    await store.destroy();
+    return { putMs, getMs, bytes };
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Publishes `count` records into `userId`'s inbox with `window` publishes in flight (setup, not measured). */
+export async function fillInbox(side: JetStreamSide, userId: string, count: number, bodySize: number, window = 512): Promise<void> {
+  const body = new Uint8Array(bodySize).fill(1);
+  let next = 0;
+  await Promise.all(Array.from({ length: window }, async () => {
+    while (next < count) {
+      next += 1;
+      const id = crypto.randomUUID();
+      await side.js.publish(side.n.inbox(userId), side.record(id, "00000000-0000-4000-8000-000000000000", body), { msgID: id });
+    }
+  }));
+}
+
