@@ -23,6 +23,8 @@ export const EdgeEnv = z.object({
   EDGE_TLS_CERT: z.string().optional(),
   EDGE_TLS_KEY: z.string().optional(),
   EDGE_HEALTH_PORT: port.default(0),
+  /** Connections the kernel may queue before the edge accepts them (a reconnect storm arrives at once). */
+  EDGE_LISTEN_BACKLOG: z.coerce.number().int().min(16).max(65535).default(4096),
   /** How long SIGTERM waits for clients to leave before closing them. */
   EDGE_DRAIN_MS: z.coerce.number().int().min(0).default(5000),
   /** Messages a connection may send per second (token bucket, burst twice this). */

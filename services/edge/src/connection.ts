@@ -58,7 +58,7 @@ const WRITE_HIGH_WATER = 1024 * 1024;
 export class ClientConnection {
   readonly id = randomUUID();
   private readonly reader: FrameReader;
-  private readonly log: Logger;
+  private logger: Logger | undefined;
   private readonly bucket: TokenBucket;
   private readonly loginTimer: NodeJS.Timeout;
   private greeted = false;
@@ -76,7 +76,6 @@ export class ClientConnection {
     private readonly onClose: (connection: ClientConnection) => void,
   ) {
     this.reader = new FrameReader(ctx.maxFrame);
-    this.log = ctx.logger.child({ conn: this.id });
     this.bucket = new TokenBucket(ctx.sendRate, ctx.sendRate * 2);
     this.loginTimer = setTimeout(() => { if (!this.identity) this.close(); }, ctx.loginTimeoutMs);
     socket.setNoDelay(true);
@@ -84,6 +83,11 @@ export class ClientConnection {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", () => this.close());
     socket.on("close", () => this.close());
+  }
+
+  /** Made when first needed: most connections never log, and idle ones should cost little. */
+  private get log(): Logger {
+    return (this.logger ??= this.ctx.logger.child({ conn: this.id }));
   }
 
   get userId(): string | undefined {

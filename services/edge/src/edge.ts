@@ -45,7 +45,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, registry?: R
     let draining = false;
     const presence = new PresenceReporter(nc, n, self, () => listener?.connections.size ?? 0, balancer, logger);
     listener = await listen(
-      { host: config.EDGE_HOST, port: config.EDGE_PORT, ...(tls ? { tls } : {}) },
+      { host: config.EDGE_HOST, port: config.EDGE_PORT, backlog: config.EDGE_LISTEN_BACKLOG, ...(tls ? { tls } : {}) },
       {
         get edgeName() { return self.name; },
         maxFrame: config.EDGE_MAX_FRAME,

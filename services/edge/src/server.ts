@@ -12,6 +12,7 @@ export interface Listener {
 export interface ListenOptions {
   host: string;
   port: number;
+  backlog?: number;
   tls?: { cert: Buffer; key: Buffer };
 }
 
@@ -25,7 +26,7 @@ export async function listen(options: ListenOptions, ctx: EdgeContext): Promise<
   server.on("error", (error) => ctx.logger.error({ err: error.message }, "listener error"));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port, options.host, () => {
+    server.listen({ port: options.port, host: options.host, backlog: options.backlog ?? 4096 }, () => {
       server.off("error", reject);
       resolve();
     });

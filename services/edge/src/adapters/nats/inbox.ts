@@ -57,7 +57,7 @@ export class JetStreamInbox implements Inbox {
     const consumer = await this.js.consumers.get(stream, name);
     const messages = await consumer.consume({
       max_messages: 256,
-      //XX expires: PULL_EXPIRES_MS,
+      expires: PULL_EXPIRES_MS,
       callback: (m: JsMsg) => {
         let message: InboxMessage;
         try {
