@@ -2,14 +2,16 @@ import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node"
 import { NatterError, RpcReply, parse, type Verb } from "@natter/protocol";
 import type { z } from "zod";
 import type { Logger } from "./logger.ts";
+import { isDatabaseUnavailable } from "./pg.ts";
 
 const DEFAULT_TIMEOUT_MS = 5000;
 
 /**
  * Answers `verb` requests on `subject` (queue group `queue`, so replicas share the load).
  * Each request is parsed with `verb.req`, handled concurrently, and answered with one
- * JSON `RpcReply`: the handler's result, its NatterError, or INTERNAL for anything else
- * (logged without the request). A failing handler never takes the process down.
+ * JSON `RpcReply`: the handler's result, its NatterError, UNAVAILABLE when Postgres cannot
+ * be reached, or INTERNAL for anything else (logged without the request). A failing
+ * handler never takes the process down.
  */
 export function serve<V extends Verb>(
   nc: NatsConnection,
@@ -47,6 +49,10 @@ async function answer<V extends Verb>(
     if (err instanceof NatterError) {
       if (err.code === "INTERNAL") log.error({ err }, "handler broke its contract");
       reply = { ok: false, code: err.code, message: err.message, ...(err.detail ? { detail: { ...err.detail } } : {}) };
+    } else if (isDatabaseUnavailable(err)) {
+      // Postgres down or restarting is an outage, not a bug: the caller may try again.
+      log.warn({ err }, "database unavailable");
+      reply = { ok: false, code: "UNAVAILABLE", message: new NatterError("UNAVAILABLE").message };
     } else {
       log.error({ err }, "handler failed");
       reply = { ok: false, code: "INTERNAL", message: new NatterError("INTERNAL").message };

@@ -72,7 +72,7 @@ export async function startFanoutConsumer(opts: {
 
   const messages = await consumer.consume({
     max_messages: 256,
-    //XX expires: PULL_EXPIRES_MS,
+    expires: PULL_EXPIRES_MS,
     callback: (m) => {
       const key = m.subject;
       const next = (chains.get(key) ?? Promise.resolve()).then(() => handle(m));

@@ -1,0 +1,53 @@
+/**
+ * Reliability on a 3-node NATS cluster with R3 streams and file bucket (NATTER_REPLICAS=3):
+ * four users keep `natter listen` running and exchange texts and files, one to one and in a
+ * group, while the node leading the INBOX stream, then the one leading GROUPS, is killed
+ * with SIGKILL and later started again. No accepted message may be lost or shown twice,
+ * and the listeners must come back by themselves. Runs its own three nats-servers and
+ * Postgres on free loopback ports.
+ */
+import { after, before, describe } from "node:test";
+import assert from "node:assert/strict";
+import { names } from "@natter/protocol";
+import { streamLeader, streamReplicas, waitForJetStream, type NatsNode } from "./support/nats-server.ts";
+import { finalCheck, GROUP, NAMESPACE, Scenario, step } from "./support/scenario.ts";
+
+const scenario = new Scenario("cluster", { cluster: true });
+const RECOVERY_BOUND_MS = 60_000;
+const { inboxStream, groupStream, attachments } = names(NAMESPACE);
+
+before(() => scenario.setUp(), { timeout: 120_000 });
+after(() => scenario.tearDown(), { timeout: 90_000 });
+
+describe("reliability on a 3-node NATS cluster (R3)", { timeout: 300_000 }, () => {
+  step(scenario, "keeps three copies of the inbox, the group stream and the file bucket", async () => {
+    const streams = [inboxStream, groupStream, `OBJ_${attachments}`];
+    assert.deepEqual(await streamReplicas(scenario.natsUrls, streams), Object.fromEntries(streams.map((s) => [s, 3])));
+  });
+
+  /** Kills whichever node leads `stream` now, holds it down 5 s, starts it again. */
+  const killLeader = (stream: string, probe: { kind: "direct" | "group"; to: string }) => async () => {
+    let victim: NatsNode | undefined;
+    const record = await scenario.fault(`NATS node SIGKILL (${stream} leader)`, {
+      inject: async () => {
+        const leader = await streamLeader(scenario.natsUrls, stream);
+        victim = scenario.nats.find((n) => n.options.name === leader);
+        assert.ok(victim, `${stream} has a leader among the nodes (${String(leader)})`);
+        await victim.stop("SIGKILL");
+      },
+      holdMs: 5000,
+      heal: async () => {
+        await victim!.start();
+        await waitForJetStream(scenario.natsUrls, 30_000, stream);
+      },
+      probe,
+    });
+    assert.ok(record.recoveryMs < RECOVERY_BOUND_MS);
+  };
+
+  step(scenario, "recovers from the INBOX stream's leader node killed with SIGKILL and started again", killLeader(inboxStream, { kind: "direct", to: "alice" }));
+
+  step(scenario, "recovers from the GROUPS stream's leader node killed with SIGKILL and started again", killLeader(groupStream, { kind: "group", to: GROUP }));
+
+  finalCheck(scenario, 10);
+});
