@@ -14,6 +14,11 @@ const MAX_ACK_PENDING = 1000;
  * deliveries (the library's 30 s default stalled online users for 30 s).
  */
 const PULL_EXPIRES_MS = 10_000;
+/**
+ * Waits between tries of a publish that failed: a stream leader election on a cluster
+ * takes a few seconds, and a retry with the same `Nats-Msg-Id` is stored at most once.
+ */
+const PUBLISH_RETRY_MS = [250, 500, 1000, 1500];
 
 /**
  * The INBOX stream seen from an edge. The stream is a work queue: a message goes away
@@ -33,12 +38,25 @@ export class JetStreamInbox implements Inbox {
     return new JetStreamInbox(jetstream(nc), await jetstreamManager(nc), n, logger);
   }
 
-  async publish(to: string, message: InboxMessage): Promise<void> {
-    await this.js.publish(this.n.inbox(to), encodeRecord(message), { msgID: message.id });
+  publish(to: string, message: InboxMessage): Promise<void> {
+    return this.store(this.n.inbox(to), encodeRecord(message), message.id);
   }
 
-  async publishGroup(envelope: GroupEnvelope): Promise<void> {
-    await this.js.publish(this.n.group(envelope.groupId), encodeRecord(envelope), { msgID: envelope.id });
+  publishGroup(envelope: GroupEnvelope): Promise<void> {
+    return this.store(this.n.group(envelope.groupId), encodeRecord(envelope), envelope.id);
+  }
+
+  private async store(subject: string, data: Uint8Array, msgID: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.js.publish(subject, data, { msgID });
+        return;
+      } catch (error) {
+        const wait = PUBLISH_RETRY_MS[attempt];
+        if (wait === undefined) throw error;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
   }
 
   async open(userId: string, onDelivery: (delivery: Delivery) => void, onLost: (error: Error) => void): Promise<DeviceFeed> {
