@@ -158,7 +158,8 @@ describe("many edges", () => {
   });
 
   it("says there is no service and exits 69 when no edge answers", async () => {
-    const result = await natter(newHome(), "127.0.0.1:1,127.0.0.1:2", ["send", "ann", "anyone?"]);
+    // A home that is not logged in is told so (exit 2) before anything connects: log in instead.
+    const result = await natter(newHome(), "127.0.0.1:1,127.0.0.1:2", ["login", "ann", "--password-stdin"], { stdin: `${PASSWORD}\n` });
     assert.equal(result.code, 69);
     assert.match(result.stderr, /no services available|NO_SERVICE/i);
   });

@@ -1,8 +1,9 @@
-import { DeviceIdentity, CryptoError, decryptDeviceBackup, encryptDeviceBackup, type Primitives } from "@natter/crypto";
+import { DeviceIdentity, CryptoError, generateProfileKey, toBase64url, type Primitives } from "@natter/crypto";
 import { Name, passwordProblem, type ServerFrameOf } from "@natter/protocol";
 import type { Connection } from "./connection.ts";
 import { CliError } from "./errors.ts";
 import type { HomeStore } from "./home-store.ts";
+import { openKeys, sealKeys } from "./key-backup.ts";
 
 /** One-time prekeys made at registration and uploaded after a restore from backup. */
 export const INITIAL_PREKEYS = 100;
@@ -49,18 +50,19 @@ export function checkCredentials({ username, password }: Credentials, registerin
 }
 
 /**
- * Creates the account: a new device (keys and INITIAL_PREKEYS one-time prekeys), its
- * backup under the password, and the `register` request; the home then holds the device
- * and the session (replacing any other account it held).
+ * Creates the account: a new device (keys and INITIAL_PREKEYS one-time prekeys) and profile
+ * key, their backup under the password, and the `register` request; the home then holds
+ * the keys and the session (replacing any other account it held).
  */
 export async function register(connection: Connection, home: HomeStore, p: Primitives, creds: Credentials, servers: string[]): Promise<Grant> {
   const username = checkCredentials(creds, true);
   const device = await DeviceIdentity.generate(p, { oneTimePrekeys: INITIAL_PREKEYS });
-  const backup = await encryptDeviceBackup(p, device, creds.password);
+  const profileKey = generateProfileKey(p);
+  const backup = await sealKeys(p, { device, profileKey }, creds.password);
   const grant = await connection.call({ t: "register", username, password: creds.password, bundle: device.publicBundle(), backup }, "session");
   await home.withLock(async () => {
     await home.resetUser();
-    await home.writeAccount({ v: 1, userId: grant.userId, username: grant.username, device: device.toJSON() });
+    await home.writeAccount({ v: 1, userId: grant.userId, username: grant.username, device: device.toJSON(), profileKey: toBase64url(profileKey) });
     await saveGrant(home, grant, servers);
   });
   return grant;
@@ -68,9 +70,10 @@ export async function register(connection: Connection, home: HomeStore, p: Primi
 
 /**
  * Logs this home in. A home that already holds this account keeps its keys and sessions;
- * an empty one (or one of another user) restores the device from the server's backup and
- * uploads INITIAL_PREKEYS fresh one-time prekeys in place of the backup's (which may have
- * been handed out since).
+ * an empty one (or one of another user) restores the device and the profile key from the
+ * server's backup and uploads INITIAL_PREKEYS fresh one-time prekeys in place of the
+ * backup's (which may have been handed out since). A backup made before profiles gets a
+ * new profile key, and is sealed again with it.
  */
 export async function login(
   connection: Connection,
@@ -87,21 +90,24 @@ export async function login(
     return { grant, restored: false };
   }
   const { backup } = await connection.call({ t: "backup" }, "backup");
-  let device: DeviceIdentity;
+  let restored: Awaited<ReturnType<typeof openKeys>>;
   try {
-    device = await decryptDeviceBackup(p, backup, creds.password);
+    restored = await openKeys(p, backup, creds.password);
   } catch (err) {
     if (err instanceof CryptoError && err.code === "BAD_BACKUP_PASSWORD") throw new CliError("BAD_BACKUP_PASSWORD", undefined, { cause: err });
     throw new CliError("BAD_BACKUP_PASSWORD", "the key backup on the server could not be read", { cause: err });
   }
+  const { device } = restored;
+  const profileKey = restored.profileKey ?? generateProfileKey(p);
   const fresh = await device.generateOneTimePrekeys(INITIAL_PREKEYS);
   // Keys first, so no uploaded prekey is ever missing its private half here.
   await home.withLock(async () => {
     await home.resetUser();
-    await home.writeAccount({ v: 1, userId: grant.userId, username: grant.username, device: device.toJSON() });
+    await home.writeAccount({ v: 1, userId: grant.userId, username: grant.username, device: device.toJSON(), profileKey: toBase64url(profileKey) });
     await saveGrant(home, grant, servers);
   });
   await connection.call({ t: "prekeys", add: fresh, replace: true }, "prekeys");
+  if (!restored.profileKey) await connection.call({ t: "backup", put: await sealKeys(p, { device, profileKey }, creds.password) }, "backup");
   return { grant, restored: true };
 }
 

@@ -6,8 +6,13 @@ import {
 import { CliError, EXIT, exitCodeFor } from "./errors.ts";
 import { formatServer, parseServer, rotation, type ServerAddress } from "./servers.ts";
 
-/** Opens a byte stream to an edge (TCP in the real client, an in-memory pipe in tests). */
-export type Dialer = (address: ServerAddress) => Promise<Duplex>;
+/** How to check a TLS edge: `ca` (PEM) replaces the system's CAs. */
+export interface DialOptions {
+  ca?: Uint8Array;
+}
+
+/** Opens a byte stream to an edge (TCP or TLS in the real client, an in-memory pipe in tests). */
+export type Dialer = (address: ServerAddress, options?: DialOptions) => Promise<Duplex>;
 
 type RequestFrame = Extract<ClientFrame, { id: number }>;
 /** A request as the caller writes it; the connection numbers it. */
@@ -318,7 +323,9 @@ export async function connectAny(
     try {
       let result = await attempt(address);
       if (result.kind === "redirect") {
-        result = await attempt(parseServer(result.to), true);
+        // An edge names its peers host:port; a client that came in over TLS stays on TLS.
+        const to = parseServer(result.to);
+        result = await attempt(address.tls ? { ...to, tls: true } : to, true);
         if (result.kind === "redirect") continue;
       }
       return result.connection;

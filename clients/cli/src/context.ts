@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Primitives } from "@natter/crypto";
@@ -36,12 +37,15 @@ export interface GlobalOptions {
   home?: string;
   json?: boolean;
   downloadDir?: string;
+  /** A PEM file of the CA(s) that TLS edges' certificates must chain to (instead of the system's). */
+  ca?: string;
 }
 
 /** One invocation: its options resolved, its home opened once, its printer. */
 export class Context {
   readonly printer: Printer;
   private homeStore: Promise<HomeStore> | undefined;
+  private caFile: Promise<Uint8Array | undefined> | undefined;
 
   constructor(readonly deps: CliDeps, readonly options: GlobalOptions) {
     this.printer = new Printer(
@@ -85,10 +89,23 @@ export class Context {
     return parseServers(saved && saved.length > 0 ? saved.join(",") : DEFAULT_SERVER);
   }
 
+  /** The dialer with this invocation's TLS trust: --ca, else NATTER_CA, else the system's CAs. */
+  async dialer(): Promise<Dialer> {
+    const path = this.options.ca ?? (this.deps.env.NATTER_CA || undefined);
+    this.caFile ??= path === undefined ? Promise.resolve(undefined) : readFile(path).then(
+      (pem) => new Uint8Array(pem),
+      (cause: unknown) => {
+        throw new CliError("NO_FILE", `cannot read the CA file ${path}`, { cause });
+      },
+    );
+    const ca = await this.caFile;
+    return (address) => this.deps.dial(address, ca === undefined ? {} : { ca });
+  }
+
   /** A single connection for login and register (no session to resume yet). */
   async connect(): Promise<Connection> {
     const { connectAny } = await import("./connection.ts");
-    return connectAny(await this.servers(), this.deps.dial, this.deps.random, this.handshakeOptions());
+    return connectAny(await this.servers(), await this.dialer(), this.deps.random, this.handshakeOptions());
   }
 
   /** An authenticated link using this home's session; started before it is returned. */
@@ -100,7 +117,7 @@ export class Context {
       ...options,
       ...this.handshakeOptions(),
       servers: await this.servers(),
-      dial: this.deps.dial,
+      dial: await this.dialer(),
       random: this.deps.random,
       authenticate: async (connection) => {
         await resumeSession(connection, home);

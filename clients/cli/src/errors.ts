@@ -16,6 +16,12 @@ export const CLIENT_ERRORS = {
   INVALID_GROUP_NAME: "a group name is 3 to 32 characters of a-z, 0-9, '_', '.' and '-'",
   NO_FILE: "that file cannot be read",
   DOWNLOAD_FAILED: "a file could not be downloaded or did not decrypt",
+  TLS_UNTRUSTED: "the server's TLS certificate is not trusted: give its CA with --ca <file> or NATTER_CA",
+  TLS_FAILED: "the server did not answer in TLS: is it a TLS edge? (use host:port for plain TCP)",
+  NO_PROFILE_KEY: "no profile key from that user yet: they share it when they message you",
+  PROFILE_UNREADABLE: "the profile does not open with the profile key this home has: it is renewed with their next message",
+  NOT_AN_IMAGE: "an avatar must be a PNG, JPEG, GIF or WebP image",
+  AVATAR_TOO_LARGE: "an avatar is at most 5 MiB",
 } as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;

@@ -15,6 +15,8 @@ export const AccountFile = z.object({
   username: z.string(),
   /** `DeviceIdentity.toJSON()`, validated by `DeviceIdentity.fromJSON`. */
   device: z.unknown(),
+  /** The 32-byte key my profile is encrypted under (base64url), shared with contacts inside messages. */
+  profileKey: z.string().optional(),
 });
 export type AccountFile = z.infer<typeof AccountFile>;
 
@@ -29,7 +31,13 @@ export const SessionFile = z.object({
 });
 export type SessionFile = z.infer<typeof SessionFile>;
 
-export const Contact = z.object({ username: z.string(), identityKey: z.string(), firstSeen: z.number() });
+export const Contact = z.object({
+  username: z.string(),
+  identityKey: z.string(),
+  firstSeen: z.number(),
+  /** The key their profile is encrypted under, from their latest message (base64url). */
+  profileKey: z.string().optional(),
+});
 export type Contact = z.infer<typeof Contact>;
 const ContactsFile = z.object({ v: z.literal(1), contacts: z.record(Uuid, Contact) });
 
@@ -67,9 +75,12 @@ export const PendingFile = z.object({
 export type PendingFile = z.infer<typeof PendingFile>;
 const PendingFiles = z.object({ v: z.literal(1), files: z.record(Uuid, PendingFile) });
 
+/** The users I block (user id → username): the server keeps the list too; this copy hides their group messages. */
+const BlocksFile = z.object({ v: z.literal(1), users: z.record(Uuid, z.string()) });
+
 const FILES = {
   account: "account.json", session: "session.json", contacts: "contacts.json", seen: "seen.log", lock: "lock", peers: "peers",
-  groups: "groups", pending: "pending-files.json",
+  groups: "groups", pending: "pending-files.json", blocks: "blocks.json",
 } as const;
 const SEEN_LINE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -192,6 +203,15 @@ export class HomeStore {
     await this.writeJson(FILES.pending, { v: 1, files });
   }
 
+  /** The users I block, user id → username. */
+  async readBlocks(): Promise<Record<string, string>> {
+    return (await this.readJson(FILES.blocks, BlocksFile))?.users ?? {};
+  }
+
+  async writeBlocks(users: Record<string, string>): Promise<void> {
+    await this.writeJson(FILES.blocks, { v: 1, users });
+  }
+
   /** Whether a message id was already shown. */
   async hasSeen(id: string): Promise<boolean> {
     return (await this.seenIds()).includes(id);
@@ -220,7 +240,7 @@ export class HomeStore {
 
   /** Forgets everything of the account that used this home (another user logs in). */
   async resetUser(): Promise<void> {
-    for (const name of [FILES.account, FILES.session, FILES.contacts, FILES.seen, FILES.pending]) {
+    for (const name of [FILES.account, FILES.session, FILES.contacts, FILES.seen, FILES.pending, FILES.blocks]) {
       await rm(join(this.dir, name), { force: true });
     }
     for (const sub of [FILES.peers, FILES.groups]) {

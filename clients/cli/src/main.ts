@@ -1,24 +1,5 @@
-import { connect } from "node:net";
-import type { Duplex } from "node:stream";
 import { v7 } from "uuid";
 import { runCli } from "./program.ts";
-import type { ServerAddress } from "./servers.ts";
-
-const CONNECT_TIMEOUT_MS = 3_000;
-
-function dial(address: ServerAddress): Promise<Duplex> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: address.host, port: address.port });
-    socket.setNoDelay(true);
-    socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error("connect timeout")));
-    socket.once("connect", () => {
-      socket.setTimeout(0);
-      socket.removeListener("error", reject);
-      resolve(socket);
-    });
-    socket.once("error", reject);
-  });
-}
 
 const interrupt = new AbortController();
 let interrupts = 0;
@@ -39,7 +20,8 @@ const code = await runCli(
     now: Date.now,
     random: Math.random,
     newId: () => v7(),
-    dial,
+    // Loaded on first use, so `natter --help` loads no protocol code.
+    dial: async (address, options) => (await import("./dial.ts")).dial(address, options),
     primitives: async () => (await import("@natter/crypto")).createPrimitives(),
     interrupt: interrupt.signal,
   },

@@ -172,6 +172,29 @@ describe("the messenger", () => {
     assert.deepEqual(alice.notices, [{ kind: "identity-changed", user: "quinn" }]);
   });
 
+  it("warns of a changed identity before the message is shown, and verify shows the new number", async () => {
+    const alice = await peer("uma");
+    const bob = await peer("vic");
+    await alice.messenger.send("vic", "hi");
+    await drain(bob);
+    const before = await alice.messenger.safetyNumber("vic");
+    const fresh = await DeviceIdentity.generate(p, { oneTimePrekeys: 2 });
+    backend.accounts.get(bob.userId)!.bundle = fresh.publicBundle();
+    await bob.home.writeAccount({ v: 1, userId: bob.userId, username: "vic", device: fresh.toJSON() });
+    await bob.home.writePeerSessions(alice.userId, []);
+    await bob.messenger.send("uma", "new phone");
+    // The receiver shows a message only once receive() has returned it: the warning is already out.
+    const outcome = await alice.messenger.receive(backend.inbox(alice.userId)[0]!);
+    assert.equal(outcome.kind, "message");
+    assert.deepEqual(alice.notices, [{ kind: "identity-changed", user: "vic" }]);
+    backend.clearInbox(alice.userId);
+    const after = await alice.messenger.safetyNumber("vic");
+    const theirs = await bob.messenger.safetyNumber("uma");
+    assert.notEqual(after.safetyNumber, before.safetyNumber);
+    assert.equal(after.safetyNumber, theirs.safetyNumber);
+    assert.equal(alice.notices.length, 1, "verify warns no second time");
+  });
+
   it("computes the same safety number on both sides", async () => {
     const alice = await peer("rita");
     const bob = await peer("sam");

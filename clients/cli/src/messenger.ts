@@ -1,5 +1,5 @@
 import {
-  CryptoError, DeviceIdentity, InboundSenderKeys, OutboundSenderKey, Session, fromBase64url, safetyNumber, toBase64url,
+  CryptoError, DeviceIdentity, InboundSenderKeys, OutboundSenderKey, Session, fromBase64url, generateProfileKey, safetyNumber, toBase64url,
   type Primitives, type PrekeyBundle, type SignedPrekey,
 } from "@natter/crypto";
 import { MAX_MESSAGE_BODY, Name, type GroupEvent, type InboxMessage, type ServerFrameOf } from "@natter/protocol";
@@ -88,13 +88,16 @@ export class Messenger {
     return this.sendPayload(user, { type: "text", text, sentAt: this.deps.now() });
   }
 
-  /** Encrypts any payload for `user` over the 1:1 session (starting one if needed) and sends it. */
+  /**
+   * Encrypts any payload for `user` over the 1:1 session (starting one if needed) and sends
+   * it, with my profile key inside so the contact can read my profile.
+   */
   async sendPayload(user: string, payload: Payload): Promise<{ id: string; to: string; userId: string }> {
     const { home, edge, p } = this.deps;
     const name = parseName(user);
     const me = await this.account();
     if (name === me.username) throw new CliError("SELF");
-    const plaintext = encodePayload(payload);
+    const plaintext = encodePayload({ ...payload, profileKey: toBase64url(await this.profileKey()) });
     if (plaintext.byteLength > MAX_MESSAGE_BODY - ENVELOPE_OVERHEAD) throw new CliError("MESSAGE_TOO_LARGE");
 
     let claimed: Awaited<ReturnType<EdgeApi["claim"]>> | undefined;
@@ -268,6 +271,7 @@ export class Messenger {
     await this.rememberContact(msg.from, msg.fromName, sessions[0]!.remoteIdentityKey);
     await this.saveSessions(msg.from, sessions);
     const payload = decodePayload(plaintext);
+    if (payload?.profileKey !== undefined) await this.rememberProfileKey(msg.from, payload.profileKey);
     if (payload?.type === "sender-key") {
       await this.takeSenderKey(msg, payload);
       await home.markSeen(msg.id);
@@ -354,12 +358,18 @@ export class Messenger {
    */
   private async shown(msg: InboxMessage, payload: Payload | undefined, newSession: boolean, group?: string): Promise<Incoming> {
     const { home } = this.deps;
+    if (msg.from in (await home.readBlocks())) {
+      // Blocked: opened (so the sessions stay in step) but never shown, and acked.
+      await home.markSeen(msg.id);
+      return { kind: "dropped", newSession };
+    }
     if (!payload || payload.type === "sender-key") {
       await home.markSeen(msg.id);
       this.deps.notice({ kind: "unsupported", user: msg.fromName, id: msg.id });
       return { kind: "dropped", newSession };
     }
-    const message: ShownMessage = { id: msg.id, from: msg.fromName, fromId: msg.from, ...(group ? { group } : {}), sentAt: payload.sentAt, content: payload };
+    const { profileKey: _, ...content } = payload;
+    const message: ShownMessage = { id: msg.id, from: msg.fromName, fromId: msg.from, ...(group ? { group } : {}), sentAt: payload.sentAt, content };
     if (payload.type === "file") {
       const pending = await home.readPendingFiles();
       pending[msg.id] = { id: msg.id, from: msg.fromName, fromId: msg.from, ...(group ? { group } : {}), sentAt: payload.sentAt, file: payload.file };
@@ -405,6 +415,20 @@ export class Messenger {
     return { user: them.username, userId: them.userId, safetyNumber: number };
   }
 
+  /** My profile key, made (and kept in the home) the first time it is needed. */
+  async profileKey(): Promise<Uint8Array> {
+    const { home, p } = this.deps;
+    const stored = (await this.account()).profileKey;
+    if (stored !== undefined) return fromBase64url(stored);
+    return home.withLock(async () => {
+      const account = await this.account();
+      if (account.profileKey !== undefined) return fromBase64url(account.profileKey);
+      const key = generateProfileKey(p);
+      await home.writeAccount({ ...account, profileKey: toBase64url(key) });
+      return key;
+    });
+  }
+
   private async account(): Promise<AccountFile> {
     const account = await this.deps.home.readAccount();
     if (!account) throw new CliError("NOT_LOGGED_IN");
@@ -426,7 +450,19 @@ export class Messenger {
     const known = contacts[userId];
     if (known && known.identityKey === identityKey && known.username === username) return;
     if (known && known.identityKey !== identityKey) this.deps.notice({ kind: "identity-changed", user: username });
-    contacts[userId] = { username, identityKey, firstSeen: known?.identityKey === identityKey ? known.firstSeen : this.deps.now() };
+    contacts[userId] = {
+      username, identityKey, firstSeen: known?.identityKey === identityKey ? known.firstSeen : this.deps.now(),
+      ...(known?.profileKey === undefined ? {} : { profileKey: known.profileKey }),
+    };
+    await this.deps.home.writeContacts(contacts);
+  }
+
+  /** Keeps the profile key a contact sent (the newest wins). Call under the lock, after rememberContact. */
+  private async rememberProfileKey(userId: string, profileKey: string): Promise<void> {
+    const contacts = await this.deps.home.readContacts();
+    const known = contacts[userId];
+    if (!known || known.profileKey === profileKey) return;
+    contacts[userId] = { ...known, profileKey };
     await this.deps.home.writeContacts(contacts);
   }
 }

@@ -3,6 +3,8 @@ import { Name, parse } from "@natter/protocol";
 
 const Base64url = z.string().max(1024).regex(/^[A-Za-z0-9_-]*$/);
 const SentAt = z.number().int().nonnegative();
+/** A 32-byte profile key, base64url. */
+export const ProfileKey = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
 
 /** What a receiver needs to fetch and open a file: all of it travels inside the encryption. */
 export const FileRef = z.object({
@@ -19,16 +21,19 @@ export const FileRef = z.object({
 });
 export type FileRef = z.infer<typeof FileRef>;
 
-/** What travels inside the encryption: the message as the sender wrote it, 1:1 or in a group. */
+/**
+ * What travels inside the encryption: the message as the sender wrote it, 1:1 or in a group.
+ * Every 1:1 payload also carries the sender's `profileKey`, so contacts can read their profile.
+ */
 export const Payload = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("text"), text: z.string().max(200_000), sentAt: SentAt }),
-  z.object({ type: z.literal("file"), file: FileRef, sentAt: SentAt }),
+  z.object({ type: z.literal("text"), text: z.string().max(200_000), sentAt: SentAt, profileKey: ProfileKey.optional() }),
+  z.object({ type: z.literal("file"), file: FileRef, sentAt: SentAt, profileKey: ProfileKey.optional() }),
   /** My sender key for a group, sent over the 1:1 session (never shown). */
-  z.object({ type: z.literal("sender-key"), group: z.object({ id: z.uuid(), name: Name }), distribution: Base64url }),
+  z.object({ type: z.literal("sender-key"), group: z.object({ id: z.uuid(), name: Name }), distribution: Base64url, profileKey: ProfileKey.optional() }),
 ]);
 export type Payload = z.infer<typeof Payload>;
 /** What a person sees: text or a file. */
-export type Content = Extract<Payload, { type: "text" | "file" }>;
+export type Content = Omit<Extract<Payload, { type: "text" }>, "profileKey"> | Omit<Extract<Payload, { type: "file" }>, "profileKey">;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });

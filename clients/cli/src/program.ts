@@ -18,7 +18,8 @@ export function createProgram(deps: CliDeps): Command {
 
   program
     .description("end-to-end encrypted messaging: with no command, an interactive shell")
-    .addOption(new Option("--server <host:port,...>", "edges to connect to (env NATTER_SERVER; default 127.0.0.1:7400)"))
+    .addOption(new Option("--server <host:port,...>", "edges to connect to, tls://host:port for TLS (env NATTER_SERVER; default 127.0.0.1:7400)"))
+    .addOption(new Option("--ca <file>", "trust TLS edges whose certificate chains to this CA (PEM; env NATTER_CA; default the system's CAs)"))
     .addOption(new Option("--home <dir>", "where keys and the session are kept (env NATTER_HOME; default ~/.natter)"))
     .addOption(new Option("--download-dir <dir>", "where received files are saved (default <home>/downloads)"))
     .option("--json", "machine-readable output: one JSON object a line")
@@ -135,6 +136,55 @@ export function createProgram(deps: CliDeps): Command {
     });
 
   program
+    .command("who")
+    .description("who is online now (with --last-hour: also who was, within the hour)")
+    .option("--last-hour", "also those seen within the last hour")
+    .action(async (opts: { lastHour?: boolean }, cmd: Command) => {
+      const { whoCommand } = await import("./commands/who.ts");
+      await whoCommand(await ctx(cmd), opts);
+    });
+
+  for (const [verb, what] of [["block", "stop a user's messages reaching you and hide each of you from the other"], ["unblock", "undo a block"]] as const) {
+    program
+      .command(verb)
+      .description(what)
+      .argument("<user>")
+      .action(async (user: string, _opts, cmd: Command) => {
+        const { blockCommand } = await import("./commands/block.ts");
+        await blockCommand(await ctx(cmd), user, verb === "block");
+      });
+  }
+
+  program
+    .command("broadcast")
+    .description("send a text message to everyone online now")
+    .argument("<text...>")
+    .action(async (text: string[], _opts, cmd: Command) => {
+      const { broadcastCommand } = await import("./commands/broadcast.ts");
+      await broadcastCommand(await ctx(cmd), text);
+    });
+
+  const profile = program.command("profile").description("your profile (name, status, avatar), end-to-end encrypted: set, show");
+  profile
+    .command("set")
+    .description("change your profile (what is not given stays; an empty value clears it)")
+    .option("--name <name>", "the name contacts see")
+    .option("--status <status>", "a line about you")
+    .option("--avatar <image>", "a PNG, JPEG, GIF or WebP picture, at most 5 MiB")
+    .action(async (opts: import("./commands/profile.ts").ProfileChanges, cmd: Command) => {
+      const { profileSetCommand } = await import("./commands/profile.ts");
+      await profileSetCommand(await ctx(cmd), opts);
+    });
+  profile
+    .command("show")
+    .description("show a user's profile (yours without a user); the avatar is saved in the download folder")
+    .argument("[user]")
+    .action(async (user: string | undefined, _opts, cmd: Command) => {
+      const { profileShowCommand } = await import("./commands/profile.ts");
+      await profileShowCommand(await ctx(cmd), user);
+    });
+
+  program
     .command("receive")
     .description("show what is waiting, then wait for more")
     .option("--wait <seconds>", "stop after this many seconds with nothing new", "2")
@@ -172,6 +222,14 @@ export function createProgram(deps: CliDeps): Command {
       "  natter group close <name>                  natter group send <name> <text...>",
       "  natter send <user> --file <path> [--name <shown name>]",
       "  natter group send <name> --file <path> [--name <shown name>]",
+      "",
+      "People:",
+      "  natter who [--last-hour]                   natter broadcast <text...>",
+      "  natter block <user>                        natter unblock <user>",
+      "  natter profile set [--name <n>] [--status <s>] [--avatar <image>]",
+      "  natter profile show [user]",
+      "",
+      "TLS: --server tls://host:port checks the edge's certificate against the system's CAs, or --ca <file>.",
     ].join("\n"),
   );
 

@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { backoffDelay } from "./backoff.ts";
+import { connectAny } from "./connection.ts";
+import { tlsFailure } from "./dial.ts";
 import { formatServer, parseServers, rotation } from "./servers.ts";
+import { FakeBackend } from "./testing/fake-edge.ts";
 
 describe("server addresses", () => {
   it("parses a comma-separated list, IPv6 in brackets, 7400 by default", () => {
@@ -15,7 +18,34 @@ describe("server addresses", () => {
   });
 
   it("refuses what is not an address", () => {
-    for (const bad of ["", ",", "a:0", "a:70000", "a:b"]) assert.throws(() => parseServers(bad), { code: "USAGE" }, bad);
+    for (const bad of ["", ",", "a:0", "a:70000", "a:b", "https://a:1", "tls://"]) assert.throws(() => parseServers(bad), { code: "USAGE" }, bad);
+  });
+
+  it("reads tls:// as TLS and writes it back the same way; tcp:// and no scheme are TCP", () => {
+    assert.deepEqual(parseServers("tls://edge.example:7443,TLS://[::1],tcp://b:2"), [
+      { host: "edge.example", port: 7443, tls: true },
+      { host: "::1", port: 7400, tls: true },
+      { host: "b", port: 2 },
+    ]);
+    assert.equal(formatServer({ host: "::1", port: 7400, tls: true }), "tls://[::1]:7400");
+  });
+
+  it("stays on TLS when a TLS edge redirects to another", async () => {
+    const backend = new FakeBackend(["tls://edge-a:7400", "tls://edge-b:7400", "edge-b:7400"]);
+    backend.redirects.set("tls://edge-a:7400", "edge-b:7400");
+    const connection = await connectAny(parseServers("tls://edge-a:7400"), backend.dial, () => 0);
+    assert.equal(connection.address, "tls://edge-b:7400");
+    connection.destroy();
+  });
+
+  it("tells an untrusted certificate and a server that is not TLS apart from one that is down", () => {
+    const at = { host: "edge", port: 7443, tls: true as const };
+    const untrusted = tlsFailure(at, Object.assign(new Error("x"), { code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" }));
+    assert.equal((untrusted as { code?: string }).code, "TLS_UNTRUSTED");
+    assert.match(untrusted.message, /tls:\/\/edge:7443 is not trusted .*--ca/);
+    assert.equal((tlsFailure(at, Object.assign(new Error("x"), { code: "ERR_TLS_CERT_ALTNAME_INVALID" })) as { code?: string }).code, "TLS_UNTRUSTED");
+    assert.equal((tlsFailure(at, Object.assign(new Error("x"), { code: "ERR_SSL_WRONG_VERSION_NUMBER" })) as { code?: string }).code, "TLS_FAILED");
+    assert.equal((tlsFailure(at, Object.assign(new Error("x"), { code: "ECONNREFUSED" })) as { code?: string }).code, "ECONNREFUSED");
   });
 
   it("tries every address once, from a random start", () => {

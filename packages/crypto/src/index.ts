@@ -23,4 +23,5 @@ export type { OutboundSenderKeyJSON, InboundSenderKeysJSON, SenderKeyMessageInfo
 export { generateAttachmentKey, encryptAttachment, encryptedSize, decryptAttachment, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE } from "./attachment.ts";
 export type { EncryptedAttachment } from "./attachment.ts";
 export { safetyNumber } from "./safety-number.ts";
+export { generateProfileKey, sealProfile, openProfile, PROFILE_KEY_LENGTH } from "./profile.ts";
 export { sealBackup, openBackup, encryptDeviceBackup, decryptDeviceBackup, MIN_BACKUP_ITERATIONS } from "./backup.ts";

@@ -1,12 +1,17 @@
 import { clearLine, createInterface, cursorTo } from "node:readline";
+import { parseArgs } from "node:util";
 import type { Context } from "../context.ts";
 import { CliError, EXIT, exitCodeFor } from "../errors.ts";
 import type { Link } from "../link.ts";
 import type { Messenger } from "../messenger.ts";
 import { Receiver } from "../receiver.ts";
+import { blockAction } from "./block.ts";
+import { broadcastAction } from "./broadcast.ts";
 import { groupAction } from "./group.ts";
+import { profileSet, profileShow } from "./profile.ts";
 import { interrupted } from "./receive.ts";
 import { sendFile } from "./send.ts";
+import { whoAction } from "./who.ts";
 
 const HELP = [
   "send <user> <text…>            send a message (also: SEND, message)",
@@ -18,10 +23,16 @@ const HELP = [
   "group add|remove|admin <name> <user>, group leave|close <name>",
   "group send <name> <text…>      send to a group (also: SENDGROUP)",
   "group sendfile <name> <path>   send a file to a group (also: SENDGROUPFILE)",
+  "who                            who is online now (also: whoelse)",
+  "who --last-hour                also who was, within the hour (also: wholasthr)",
+  "broadcast <text…>              send to everyone online now",
+  "block <user>, unblock <user>   stop (or allow again) a user's messages and presence",
+  "profile set [--name \"…\"] [--status \"…\"] [--avatar <image>]   change your profile",
+  "profile show [user]            a user's profile (yours without a user)",
   "verify <user>                  show the safety number with <user>",
-  "logout                  end this session and leave",
-  "help                    this list",
-  "quit, exit, Ctrl-D      leave (the session stays logged in)",
+  "logout                         end this session and leave",
+  "help                           this list",
+  "quit, exit, Ctrl-D             leave (the session stays logged in)",
 ].join("\n");
 
 /** The words the seeds used, mapped to today's commands. */
@@ -30,6 +41,7 @@ const ALIASES: Readonly<Record<string, string>> = {
   sendfile: "sendfile", SENDFILE: "sendfile", group: "group",
   CREATE: "create", JOIN: "join", LIST: "list", SENDGROUP: "sendgroup", SENDGROUPFILE: "sendgroupfile",
   create: "create", join: "join", list: "list", sendgroup: "sendgroup", sendgroupfile: "sendgroupfile",
+  who: "who", whoelse: "who", wholasthr: "wholasthr", broadcast: "broadcast", block: "block", unblock: "unblock", profile: "profile",
 };
 
 /**
@@ -61,6 +73,7 @@ export async function shellCommand(ctx: Context): Promise<void> {
   // Lines typed (or piped) while connecting wait for the link rather than get lost.
   let link: Link | undefined;
   let messenger: Messenger | undefined;
+  let receiver: Receiver | undefined;
   let connected!: () => void;
   let queue = new Promise<void>((resolve) => (connected = resolve));
   let leave!: () => void;
@@ -81,7 +94,7 @@ export async function shellCommand(ctx: Context): Promise<void> {
   });
   try {
     messenger = await ctx.messenger(() => link!);
-    const receiver = new Receiver(messenger, ctx.printer, () => link!, await ctx.downloader(() => link!));
+    receiver = new Receiver(messenger, ctx.printer, () => link!, await ctx.downloader(() => link!));
     link = await ctx.link({
       receive: "optional",
       persistent: true,
@@ -100,6 +113,8 @@ export async function shellCommand(ctx: Context): Promise<void> {
   try {
     await Promise.race([left, link.done, interrupted(ctx.deps.interrupt)]);
     await queue;
+    // Deliveries already being handled finish (and are acked) before the shell goes.
+    await receiver.idle();
   } finally {
     rl.close();
     await link.close();
@@ -134,6 +149,31 @@ async function groupLine(ctx: Context, link: Link, messenger: Messenger, op: str
     default:
       throw new CliError("USAGE", `unknown group command ${op}: type help for the list`);
   }
+}
+
+/** `profile set --name "Ann E" --status … --avatar <path>` or `profile show [user]` in the shell. */
+async function profileLine(ctx: Context, link: Link, messenger: Messenger, sub: string | undefined, rest: string | undefined): Promise<void> {
+  const words = shellWords(rest ?? "");
+  if (sub === "show" && words.length <= 1) return profileShow(ctx, link, messenger, words[0]);
+  if (sub === "set") {
+    let values: { name?: string; status?: string; avatar?: string };
+    try {
+      ({ values } = parseArgs({ args: words, options: { name: { type: "string" }, status: { type: "string" }, avatar: { type: "string" } }, strict: true, allowPositionals: false }));
+    } catch (cause) {
+      throw new CliError("USAGE", 'profile set [--name "…"] [--status "…"] [--avatar <image>]', { cause });
+    }
+    if (values.avatar !== undefined) await (await import("../profile.ts")).avatarFile(values.avatar);
+    return profileSet(ctx, link, messenger, values);
+  }
+  throw new CliError("USAGE", 'profile set [--name "…"] [--status "…"] [--avatar <image>] | profile show [user]');
+}
+
+/** Splits a line into words as a shell would, with "double" or 'single' quotes around words that hold spaces. */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  const pattern = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
+  for (const m of line.matchAll(pattern)) words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : (m[2] ?? m[3]!));
+  return words;
 }
 
 async function runLine(ctx: Context, link: Link, messenger: Messenger, line: string, show: (l: string) => void): Promise<"quit" | undefined> {
@@ -188,6 +228,23 @@ async function runLine(ctx: Context, link: Link, messenger: Messenger, line: str
       return undefined;
     case "sendgroupfile":
       await groupLine(ctx, link, messenger, "sendfile", first, rest);
+      return undefined;
+    case "who":
+      await whoAction(ctx, link, first === "--last-hour");
+      return undefined;
+    case "wholasthr":
+      await whoAction(ctx, link, true);
+      return undefined;
+    case "broadcast":
+      await broadcastAction(ctx, link, messenger, [first, rest].filter((w) => w !== undefined).join(" ").trim());
+      return undefined;
+    case "block":
+    case "unblock":
+      if (!first) throw new CliError("USAGE", `${command} <user>`);
+      await blockAction(ctx, link, first, command === "block");
+      return undefined;
+    case "profile":
+      await profileLine(ctx, link, messenger, first, rest);
       return undefined;
     case "help":
       show(HELP);

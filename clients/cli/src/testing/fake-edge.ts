@@ -70,6 +70,12 @@ export class FakeBackend {
   readonly files = new Map<string, Uint8Array>();
   /** Every group message as published (what a server could see). */
   readonly groupMessages: Array<{ id: string; from: string; group: string; body: Uint8Array }> = [];
+  /** `blocker blocked` pairs. */
+  readonly blocks = new Set<string>();
+  /** Encrypted profiles by user id. */
+  readonly profiles = new Map<string, string>();
+  /** When users who are not connected were last seen (ms), for `who --last-hour`. */
+  readonly lastSeen = new Map<string, number>();
   maxFile = 100 * 1024 * 1024 + 64 * 1024;
   chunkSize = 256 * 1024;
   /** Size of the data frames a download is sent in. */
@@ -169,10 +175,29 @@ export class FakeBackend {
     return a.bundle.oneTimePrekeys.length;
   }
 
+  /** Whether either of two users blocks the other. */
+  eitherBlocks(a: string, b: string): boolean {
+    return this.blocks.has(`${a} ${b}`) || this.blocks.has(`${b} ${a}`);
+  }
+
+  /** Who is online now (and with `lastHour`, seen within the hour), `userId` and blocks left out. */
+  who(userId: string, lastHour: boolean): Array<{ userId: string; username: string; online: boolean; lastSeen: number | null }> {
+    const online = new Set([...this.connections].map((c) => c.userId).filter((u): u is string => u !== undefined));
+    const users = [...online].map((u) => ({ userId: u, online: true, lastSeen: null as number | null }));
+    if (lastHour) {
+      for (const [u, at] of this.lastSeen) if (!online.has(u) && at > this.now() - 3_600_000) users.push({ userId: u, online: false, lastSeen: at });
+    }
+    return users
+      .filter((u) => u.userId !== userId && !this.eitherBlocks(userId, u.userId))
+      .map((u) => ({ ...u, username: this.accounts.get(u.userId)!.username }));
+  }
+
   /** Stores a message once per id and pushes it to the recipient's receiving connection. */
   store(from: string, msg: { id: string; to: string; body: Uint8Array }): void {
     const sender = this.accounts.get(from)!;
     if (!this.accounts.has(msg.to)) throw new NatterError("NO_SUCH_USER");
+    // As the edge does: a blocked sender's message is accepted and never stored.
+    if (this.blocks.has(`${msg.to} ${from}`)) return;
     if (this.storedIds.has(msg.id)) return;
     this.storedIds.add(msg.id);
     const box = this.inboxes.get(msg.to) ?? [];
@@ -481,6 +506,24 @@ export class FakeConnection {
       }
       case "ping":
         return { t: "pong", id };
+      case "who":
+        return { t: "who", id, users: b.who(userId, frame.lastHour === true) };
+      case "block":
+      case "unblock": {
+        const target = b.lookup(frame.user).userId;
+        if (target === userId) throw new NatterError("CANNOT_BLOCK_SELF");
+        if (frame.t === "block") b.blocks.add(`${userId} ${target}`);
+        else b.blocks.delete(`${userId} ${target}`);
+        return { t: "ok", id };
+      }
+      case "profile":
+        if (frame.put) b.profiles.set(userId, frame.put.blob);
+        return { t: "profile", id, blob: b.profiles.get(userId) ?? null };
+      case "profileOf": {
+        const them = b.lookup(frame.user);
+        if (b.eitherBlocks(userId, them.userId)) throw new NatterError("NO_SUCH_USER");
+        return { t: "profileOf", id, userId: them.userId, username: them.username, blob: b.profiles.get(them.userId) ?? null };
+      }
       case "group": {
         const g = b.group(userId, frame.op, frame.name, frame.user, frame.members);
         if (frame.op === "members") return { t: "members", id, group: { id: g.id, name: g.name, closed: g.closed }, members: g.members.map((m) => ({ ...m })) };
