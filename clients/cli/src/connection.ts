@@ -324,8 +324,11 @@ export async function connectAny(
       let result = await attempt(address);
       if (result.kind === "redirect") {
         // An edge names its peers host:port; a client that came in over TLS stays on TLS.
-        const to = parseServer(result.to);
-        result = await attempt(address.tls ? { ...to, tls: true } : to, true);
+        const parsed = parseServer(result.to);
+        const to: ServerAddress = address.tls ? { ...parsed, tls: true as const } : parsed;
+        // The edge may still count a peer that has just died: if it does not answer, go
+        // back to the edge that sent us, saying we were redirected, so it keeps us.
+        result = await attempt(to, true).catch(() => attempt(address, true));
         if (result.kind === "redirect") continue;
       }
       return result.connection;
