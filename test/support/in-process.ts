@@ -2,7 +2,7 @@
  * The whole server side in this process — auth, group, presence and edges — on a fresh
  * database and namespace. For tests that speak frames to edges and need no CLI.
  */
-import { createLogger, loadConfig } from "@natter/kit";
+import { Closers, createLogger, loadConfig } from "@natter/kit";
 import { testServices, type TestServices } from "@natter/kit/testing";
 import { loadAuthConfig, startAuth } from "@natter/auth";
 import { GroupEnv, startGroup } from "@natter/group";
@@ -22,7 +22,7 @@ export async function startServers(options: { edges?: number; env?: Record<strin
   const services = await testServices();
   const logger = createLogger("test", "silent");
   const common = { NATS_URL: services.natsUrl, DATABASE_URL: services.databaseUrl, NATTER_NAMESPACE: services.namespace };
-  const closers: Array<() => Promise<unknown>> = [];
+  const closers = new Closers(logger);
   try {
     const auth = await startAuth(loadAuthConfig({
       ...common, NODE_ENV: "test", AUTH_BCRYPT_COST: "4", AUTH_JWT_KEYS: await generateJwtKeys(), AUTH_LOCK_SECONDS: "60", ...options.env,
@@ -43,12 +43,12 @@ export async function startServers(options: { edges?: number; env?: Record<strin
       edges,
       address: (i = 0) => `127.0.0.1:${edges[i]!.port}`,
       async stop() {
-        for (const close of closers.reverse()) await close().catch(() => undefined);
+        await closers.close();
         await services.cleanup();
       },
     };
   } catch (error) {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
+    await closers.close();
     await services.cleanup();
     throw error;
   }

@@ -7,6 +7,7 @@ export { createLogger, type Logger } from "./logger.ts";
 export { connectNats, type NatsConnection, type Subscription } from "./nats.ts";
 export { createPool } from "./pg.ts";
 export { migrate } from "./migrate.ts";
+export { Closers } from "./closers.ts";
 export { call, serve, serveApi, type ApiServer, type Handlers } from "./rpc.ts";
 export { startHealth } from "./health.ts";
 export { Counter, createRegistry, Gauge, Histogram, type Registry } from "./metrics.ts";

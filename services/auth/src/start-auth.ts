@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { connectNats, createLogger, createPool, migrate, startHealth, type Logger, type Registry } from "@natter/kit";
+import { Closers, connectNats, createLogger, createPool, migrate, startHealth, type Logger, type Registry } from "@natter/kit";
 import { names } from "@natter/protocol";
 import type { AuthConfig } from "./config.ts";
 import { PgAccountStore } from "./adapters/pg/account-store.ts";
@@ -38,12 +38,8 @@ export interface RunningAuth {
 export async function startAuth(config: Readonly<AuthConfig>, deps: AuthDepsOverride = {}): Promise<RunningAuth> {
   const logger = deps.logger ?? createLogger("auth", config.LOG_LEVEL);
   const clock = deps.clock ?? systemClock;
-  const closers: Array<() => Promise<unknown>> = [];
-  const close = async () => {
-    for (const fn of closers.splice(0).reverse()) {
-      await fn().catch((err: unknown) => logger.warn({ err }, "close step failed"));
-    }
-  };
+  const closers = new Closers(logger);
+  const close = () => closers.close();
 
   try {
     const pool = createPool(config.DATABASE_URL, logger);
@@ -74,7 +70,7 @@ export async function startAuth(config: Readonly<AuthConfig>, deps: AuthDepsOver
       attempts.prune(clock.now() - DEFAULT_LOGIN_POLICY.addrWindowMs).catch((err: unknown) => logger.warn({ err }, "pruning attempts failed"));
     }, PRUNE_EVERY_MS);
     prune.unref();
-    closers.push(async () => clearInterval(prune));
+    closers.push(() => clearInterval(prune));
 
     const nc = await connectNats({ servers: config.NATS_URL, name: "natter-auth", logger });
     // drain() lets in-flight requests answer before the connection closes.

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connectNats, createPool, ensureInboxStream, Histogram, migrate, type Logger, type Registry } from "@natter/kit";
+import { Closers, connectNats, createPool, ensureInboxStream, Histogram, migrate, type Logger, type Registry } from "@natter/kit";
 import { names } from "@natter/protocol";
 import { AuthUserDirectory } from "./adapters/nats/auth-directory.ts";
 import { startFanoutConsumer } from "./adapters/nats/fanout-consumer.ts";
@@ -37,12 +37,8 @@ export async function startGroup(config: Readonly<GroupConfig>, logger: Logger, 
     registers: registry ? [registry] : [],
   });
   const n = names(config.NATTER_NAMESPACE);
-  const closers: Array<() => Promise<unknown>> = [];
-  const close = async () => {
-    for (const fn of closers.splice(0).reverse()) {
-      await fn().catch((err: unknown) => logger.warn({ err }, "close step failed"));
-    }
-  };
+  const closers = new Closers(logger);
+  const close = () => closers.close();
 
   try {
     const pool = createPool(config.DATABASE_URL, logger);

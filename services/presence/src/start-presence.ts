@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { connectNats, createLogger, createPool, migrate, startHealth, type Logger, type Registry } from "@natter/kit";
+import { Closers, connectNats, createLogger, createPool, migrate, startHealth, type Logger, type Registry } from "@natter/kit";
 import { names } from "@natter/protocol";
 import type { PresenceConfig } from "./config.ts";
 import { AuthBlockList } from "./adapters/nats/auth-block-list.ts";
@@ -35,12 +35,8 @@ export interface RunningPresence {
 export async function startPresence(config: Readonly<PresenceConfig>, deps: PresenceDepsOverride = {}): Promise<RunningPresence> {
   const logger = deps.logger ?? createLogger("presence", config.LOG_LEVEL);
   const clock = deps.clock ?? systemClock;
-  const closers: Array<() => Promise<unknown>> = [];
-  const close = async () => {
-    for (const fn of closers.splice(0).reverse()) {
-      await fn().catch((err: unknown) => logger.warn({ err }, "close step failed"));
-    }
-  };
+  const closers = new Closers(logger);
+  const close = () => closers.close();
 
   try {
     const pool = createPool(config.DATABASE_URL, logger);
@@ -71,7 +67,7 @@ export async function startPresence(config: Readonly<PresenceConfig>, deps: Pres
       presence.expire().catch((err: unknown) => logger.warn({ err }, "could not record last seen of a lost edge's users"));
     }, Math.min(1000, Math.max(50, config.PRESENCE_EDGE_TIMEOUT_MS / 4)));
     expiry.unref();
-    closers.push(async () => clearInterval(expiry));
+    closers.push(() => clearInterval(expiry));
 
     await sleep(config.PRESENCE_WARMUP_MS);
     const server = servePresence(nc, n, presence, logger);
