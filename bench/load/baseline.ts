@@ -3,14 +3,13 @@
  * settings, consumer settings and record encoding the edge uses, so a ratio tells what
  * the edge (and the group service) add on top.
  */
-import { AckPolicy, DeliverPolicy, StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Objm } from "@nats-io/obj";
 import { ensureInboxStream } from "@natter/kit";
+import { DEVICE_PULL, deviceConsumerConfig } from "@natter/edge";
 import { decodeBody, encodeRecord, names, type Names } from "@natter/protocol";
 import type { Link } from "./traffic.ts";
-
-const SECOND_NS = 1_000_000_000;
 
 /** A NATS connection and the INBOX-like stream of a baseline namespace. */
 export class JetStreamSide {
@@ -31,18 +30,10 @@ export class JetStreamSide {
     const stream = this.n.inboxStream;
     const name = this.n.deviceConsumer(userId);
     await this.jsm.consumers.delete(stream, name).catch(() => false);
-    await this.jsm.consumers.add(stream, {
-      durable_name: name,
-      filter_subject: this.n.inbox(userId),
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: 30 * SECOND_NS,
-      max_ack_pending: 1000,
-      inactive_threshold: 600 * SECOND_NS,
-    });
+    await this.jsm.consumers.add(stream, deviceConsumerConfig(this.n, userId));
     const consumer = await this.js.consumers.get(stream, name);
     const messages = await consumer.consume({
-      max_messages: 256,
+      ...DEVICE_PULL,
       callback: (m) => {
         const record = decodeBody(m.data) as { id: string };
         onId(record.id);

@@ -1,2 +1,3 @@
 export { startEdge, type Edge } from "./edge.ts";
 export { EdgeEnv, type EdgeConfig } from "./config.ts";
+export { DEVICE_PULL, deviceConsumerConfig } from "./adapters/nats/inbox.ts";

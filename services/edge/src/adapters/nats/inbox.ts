@@ -20,6 +20,22 @@ const PULL_EXPIRES_MS = 10_000;
  */
 const PUBLISH_RETRY_MS = [250, 500, 1000, 1500];
 
+/** The durable consumer an edge makes for a receiving device (the bench's baseline uses it too). */
+export function deviceConsumerConfig(n: Names, userId: string) {
+  return {
+    durable_name: n.deviceConsumer(userId),
+    filter_subject: n.inbox(userId),
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: 30 * SECOND_NS,
+    max_ack_pending: MAX_ACK_PENDING,
+    inactive_threshold: 600 * SECOND_NS,
+  };
+}
+
+/** How an edge pulls a device's consumer. */
+export const DEVICE_PULL = { max_messages: 256, expires: PULL_EXPIRES_MS } as const;
+
 /**
  * The INBOX stream seen from an edge. The stream is a work queue: a message goes away
  * once the device acks it, so a device's consumer always starts at what is still
@@ -63,19 +79,10 @@ export class JetStreamInbox implements Inbox {
     const stream = this.n.inboxStream;
     const name = this.n.deviceConsumer(userId);
     await this.jsm.consumers.delete(stream, name).catch(() => false);
-    await this.jsm.consumers.add(stream, {
-      durable_name: name,
-      filter_subject: this.n.inbox(userId),
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: 30 * SECOND_NS,
-      max_ack_pending: MAX_ACK_PENDING,
-      inactive_threshold: 600 * SECOND_NS,
-    });
+    await this.jsm.consumers.add(stream, deviceConsumerConfig(this.n, userId));
     const consumer = await this.js.consumers.get(stream, name);
     const messages = await consumer.consume({
-      max_messages: 256,
-      expires: PULL_EXPIRES_MS,
+      ...DEVICE_PULL,
       callback: (m: JsMsg) => {
         let message: InboxMessage;
         try {
