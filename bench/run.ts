@@ -19,15 +19,17 @@ const { values } = parseArgs({
     smoke: { type: "boolean", default: false },
     workers: { type: "string" },
     list: { type: "boolean", default: false },
+    "cpu-prof": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 
 if (values.help || values.list) {
   console.log(values.list ? scenarioNames().join("\n") : [
-    "usage: npm run bench -- [--quick | --smoke] [--scenario <name>]... [--workers <n>] [--list]",
+    "usage: npm run bench -- [--quick | --smoke] [--scenario <name>]... [--workers <n>] [--cpu-prof] [--list]",
     `scenarios: ${scenarioNames().join(", ")}`,
     "--quick: small sizes, a few minutes; --smoke: tiny sizes, seconds (what npm test runs)",
+    "--cpu-prof: every service writes a V8 CPU profile to bench/results/profiles/ when it stops",
   ].join("\n"));
   process.exit(0);
 }
@@ -41,6 +43,10 @@ if (limit.soft < limit.hard && !process.env["NATTER_BENCH_REEXEC"]) {
     env: { ...process.env, NATTER_BENCH_REEXEC: "1" },
   });
   process.exit(result.status ?? 1);
+}
+
+if (values["cpu-prof"]) {
+  process.env["NATTER_BENCH_CPU_PROF"] = resolve(import.meta.dirname, "results", "profiles");
 }
 
 const mode: Mode = values.smoke ? "smoke" : values.quick ? "quick" : "full";

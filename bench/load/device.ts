@@ -4,7 +4,7 @@
  * random bytes), so one load-generator process can drive thousands of them.
  */
 import { connect, type Socket } from "node:net";
-import { decodeBody, encodeFrame, FrameReader, PROTOCOL_VERSION } from "@natter/protocol";
+import { decodeBody, FrameReader, PROTOCOL_VERSION, writeFrame } from "@natter/protocol";
 
 /** A frame from the edge, read without a schema: the load generator trusts its own edge. */
 export type Incoming = { t: string; id?: number; [key: string]: unknown };
@@ -106,7 +106,7 @@ export class Device {
   }
 
   write(frame: object): void {
-    if (!this.closed) this.socket.write(encodeFrame(frame));
+    if (!this.closed) writeFrame(this.socket, frame);
   }
 
   /** Sends a request with a fresh id; resolves with its reply, rejects on an error frame. */

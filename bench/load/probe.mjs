@@ -29,3 +29,25 @@ process.on("SIGUSR2", () => {
   const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
   process.stderr.write(`BENCHGC ${JSON.stringify({ rss, heapUsed, external, arrayBuffers })}\n`);
 });
+
+// `npm run bench -- --cpu-prof`: a V8 CPU profile of the whole life of the process,
+// written when it exits (Node refuses --cpu-prof in NODE_OPTIONS, so it is started here).
+const profileDir = process.env.NATTER_BENCH_CPU_PROF;
+if (profileDir) {
+  const { Session } = await import("node:inspector");
+  const { mkdirSync, writeFileSync } = await import("node:fs");
+  const session = new Session();
+  session.connect();
+  session.post("Profiler.enable");
+  session.post("Profiler.start");
+  process.on("exit", () => {
+    // An in-process session answers synchronously, so this works inside "exit".
+    session.post("Profiler.stop", (error, result) => {
+      if (error) return;
+      mkdirSync(profileDir, { recursive: true });
+      const service = /services\/([^/]+)\//.exec(process.argv[1] ?? "")?.[1] ?? "node";
+      const name = `${service}-${process.pid}.cpuprofile`;
+      writeFileSync(`${profileDir}/${name}`, JSON.stringify(result.profile));
+    });
+  });
+}

@@ -1,6 +1,6 @@
 import type { Duplex } from "node:stream";
 import {
-  FrameReader, NatterError, PROTOCOL_VERSION, ServerFrame, decodeBody, encodeFrame, parse,
+  FrameReader, NatterError, PROTOCOL_VERSION, ServerFrame, decodeBody, encodeFrame, parse, writeFrame,
   type ClientFrame, type ServerFrameOf,
 } from "@natter/protocol";
 import { CliError, EXIT, exitCodeFor } from "./errors.ts";
@@ -241,7 +241,7 @@ export class Connection {
   }
 
   private write(frame: ClientFrame): void {
-    this.stream.write(encodeFrame(frame));
+    writeFrame(this.stream, frame);
   }
 }
 

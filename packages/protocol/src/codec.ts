@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { NatterError } from "./errors.ts";
 
@@ -16,6 +17,23 @@ export function encodeFrame(frame: object): Buffer {
   out.writeUInt32BE(body.byteLength, 0);
   out.set(body, HEADER);
   return out;
+}
+
+/**
+ * Writes a frame to a socket. Frames written in the same tick leave in one system call:
+ * the socket is corked on the first and uncorked once the tick's work is done, so a burst
+ * (a batch of deliveries, the answers to a batch of sends) costs one write, not one each.
+ */
+export function writeFrame(socket: Writable, frame: object): void {
+  if (socket.writableCorked === 0) {
+    socket.cork();
+    process.nextTick(uncork, socket);
+  }
+  socket.write(encodeFrame(frame));
+}
+
+function uncork(socket: Writable): void {
+  socket.uncork();
 }
 
 export function decodeBody(body: Uint8Array): unknown {

@@ -2,7 +2,7 @@ export { ERRORS, NatterError, assert, isErrorCode, type ErrorCode } from "./erro
 export { parse } from "./parse.ts";
 export { NAME_PATTERN, Name, foldName, isValidName, passwordProblem, PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES } from "./names.ts";
 export { names, NAMESPACE_PATTERN, type AuthVerb, type Names } from "./subjects.ts";
-export { DEFAULT_MAX_FRAME, FrameReader, decodeBody, encodeFrame, encodeRecord } from "./codec.ts";
+export { DEFAULT_MAX_FRAME, FrameReader, decodeBody, encodeFrame, encodeRecord, writeFrame } from "./codec.ts";
 export {
   PROTOCOL_VERSION, MAX_MESSAGE_BODY, GroupEvent, GroupRef, UserRef, Backup, ClientFrame, InboxMessage, PrekeyBundle, PublicBundle, ServerFrame, SignedPrekey,
   type ClientFrameOf, type ClientFrameType, type ServerFrameOf,

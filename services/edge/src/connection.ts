@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
 import type { z } from "zod";
 import {
-  AuthApi, ClientFrame, type GroupApi, type PresenceApi, decodeBody, encodeFrame, FrameReader, MAX_MESSAGE_BODY, NatterError, parse, PROTOCOL_VERSION,
+  AuthApi, ClientFrame, type GroupApi, type PresenceApi, decodeBody, FrameReader, MAX_MESSAGE_BODY, NatterError, parse, PROTOCOL_VERSION, writeFrame,
   type ClientFrameOf, type ServerFrame,
 } from "@natter/protocol";
 import type { Logger } from "@natter/kit";
@@ -439,7 +439,7 @@ export class ClientConnection {
   private push(frame: ServerFrame): void {
     if (this.closed || !this.socket.writable) return;
     this.ctx.metrics.frameOut(frame.t);
-    this.socket.write(encodeFrame(frame));
+    writeFrame(this.socket, frame);
   }
 }
 
