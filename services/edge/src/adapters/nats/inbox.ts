@@ -3,6 +3,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { decodeBody, encodeRecord, InboxMessage, parse, type GroupEnvelope, type Names } from "@natter/protocol";
 import type { Logger } from "@natter/kit";
 import type { Delivery, DeviceFeed, Inbox } from "../../domain/ports.ts";
+import { TurnBatch } from "./turn-batch.ts";
 
 const SECOND_NS = 1_000_000_000;
 /** Deliveries a device may have unacked at once; JetStream pauses it beyond. */
@@ -43,6 +44,8 @@ export const DEVICE_PULL = { max_messages: 256, expires: PULL_EXPIRES_MS } as co
  * hands it every unacked message at once (no waiting out an ack timer after a crash).
  */
 export class JetStreamInbox implements Inbox {
+  private readonly turn = new TurnBatch();
+
   private constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
@@ -63,6 +66,7 @@ export class JetStreamInbox implements Inbox {
   }
 
   private async store(subject: string, data: Uint8Array, msgID: string): Promise<void> {
+    await this.turn.end();
     for (let attempt = 0; ; attempt++) {
       try {
         await this.js.publish(subject, data, { msgID });
@@ -92,7 +96,7 @@ export class JetStreamInbox implements Inbox {
           m.term();
           return;
         }
-        onDelivery({ message, ack: () => m.ack() });
+        onDelivery({ message, ack: () => this.turn.defer(() => m.ack()) });
       },
     });
     messages.closed().then(
