@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { CommonEnv, loadConfig } from "@natter/kit";
 
@@ -34,6 +35,8 @@ export const AuthEnv = z
     /** JSON array of private Ed25519 JWKs with `kid`: the first signs, all verify. */
     AUTH_JWT_KEYS: JwtKeys,
     AUTH_BCRYPT_COST: z.coerce.number().int().min(4).max(31).default(12),
+    /** bcrypt hashes at once; the default leaves one core to the event loops. */
+    AUTH_BCRYPT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(Math.max(1, availableParallelism() - 1)),
     AUTH_TOKEN_TTL: Seconds(900),
     AUTH_REFRESH_TTL: Seconds(30 * 24 * 3600),
     /** Port for /healthz and /readyz; 0 turns them off. */

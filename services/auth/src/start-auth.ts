@@ -53,7 +53,7 @@ export async function startAuth(config: Readonly<AuthConfig>, deps: AuthDepsOver
         accounts,
         sessions: new PgSessionStore(pool),
         attempts,
-        hasher: new BcryptHasher(config.AUTH_BCRYPT_COST),
+        hasher: new BcryptHasher(config.AUTH_BCRYPT_COST, config.AUTH_BCRYPT_CONCURRENCY),
         tokens: await JwtIssuer.create(config.AUTH_JWT_KEYS, config.AUTH_TOKEN_TTL),
         secrets: nodeSecrets,
         clock,
