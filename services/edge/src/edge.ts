@@ -10,6 +10,7 @@ import { BlockCache } from "./adapters/nats/block-cache.ts";
 import { PresenceReporter } from "./adapters/nats/presence-reporter.ts";
 import { JetStreamInbox } from "./adapters/nats/inbox.ts";
 import { NatsSessionBus } from "./adapters/nats/session-bus.ts";
+import { TurnBatch } from "./adapters/nats/turn-batch.ts";
 import { JwksTokenVerifier } from "./adapters/nats/token-verifier.ts";
 import { ObjectFileStore } from "./adapters/nats/file-store.ts";
 import { listen, type Listener } from "./server.ts";
@@ -31,9 +32,21 @@ export async function startEdge(config: EdgeConfig, logger: Logger, registry?: R
   const nc = await connectNats({ servers: config.NATS_URL, name: `edge:${config.EDGE_PORT}`, logger });
   try {
     await ensureInboxStream(await jetstreamManager(nc), n, { replicas: config.NATTER_REPLICAS });
-    const auth: AuthCall = (verb, req) => call(nc, n.auth(verb), AuthApi[verb], req);
-    const group: GroupCall = (verb, req) => call(nc, n.groupSvc(verb), GroupApi[verb], req);
-    const presenceCall: PresenceCall = (verb, req) => call(nc, n.presence(verb), PresenceApi[verb], req);
+    // Every NATS write of the edge waits for the end of the event-loop turn, so the work of
+    // one round of client reads reaches NATS in one write (see TurnBatch).
+    const turn = new TurnBatch();
+    const auth: AuthCall = async (verb, req) => {
+      await turn.end();
+      return call(nc, n.auth(verb), AuthApi[verb], req);
+    };
+    const group: GroupCall = async (verb, req) => {
+      await turn.end();
+      return call(nc, n.groupSvc(verb), GroupApi[verb], req);
+    };
+    const presenceCall: PresenceCall = async (verb, req) => {
+      await turn.end();
+      return call(nc, n.presence(verb), PresenceApi[verb], req);
+    };
     const tls = config.EDGE_TLS_CERT && config.EDGE_TLS_KEY
       ? { cert: await readFile(config.EDGE_TLS_CERT), key: await readFile(config.EDGE_TLS_KEY) }
       : undefined;
@@ -43,7 +56,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, registry?: R
     const blocks = new BlockCache(nc, n, auth, logger);
     let listener: Listener | undefined;
     let draining = false;
-    const presence = new PresenceReporter(nc, n, self, () => listener?.connections.size ?? 0, balancer, logger);
+    const presence = new PresenceReporter(nc, n, self, () => listener?.connections.size ?? 0, balancer, logger, turn);
     listener = await listen(
       { host: config.EDGE_HOST, port: config.EDGE_PORT, backlog: config.EDGE_LISTEN_BACKLOG, ...(tls ? { tls } : {}) },
       {
@@ -62,8 +75,8 @@ export async function startEdge(config: EdgeConfig, logger: Logger, registry?: R
         blocks,
         metrics: registry ? prometheusEdgeMetrics(registry, () => listener?.connections.size ?? 0) : NO_METRICS,
         redirect: () => balancer.redirect(listener?.connections.size ?? 0, draining),
-        inbox: await JetStreamInbox.create(nc, n, logger),
-        bus: new NatsSessionBus(nc, n, logger),
+        inbox: await JetStreamInbox.create(nc, n, logger, turn),
+        bus: new NatsSessionBus(nc, n, logger, turn),
         tokens: new JwksTokenVerifier(async () => (await auth("keys", {})).keys),
       },
     );

@@ -3,7 +3,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { decodeBody, encodeRecord, InboxMessage, parse, type GroupEnvelope, type Names } from "@natter/protocol";
 import type { Logger } from "@natter/kit";
 import type { Delivery, DeviceFeed, Inbox } from "../../domain/ports.ts";
-import { TurnBatch } from "./turn-batch.ts";
+import type { TurnBatch } from "./turn-batch.ts";
 
 const SECOND_NS = 1_000_000_000;
 /** Deliveries a device may have unacked at once; JetStream pauses it beyond. */
@@ -44,17 +44,16 @@ export const DEVICE_PULL = { max_messages: 256, expires: PULL_EXPIRES_MS } as co
  * hands it every unacked message at once (no waiting out an ack timer after a crash).
  */
 export class JetStreamInbox implements Inbox {
-  private readonly turn = new TurnBatch();
-
   private constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly n: Names,
     private readonly logger: Logger,
+    private readonly turn: TurnBatch,
   ) {}
 
-  static async create(nc: NatsConnection, n: Names, logger: Logger): Promise<JetStreamInbox> {
-    return new JetStreamInbox(jetstream(nc), await jetstreamManager(nc), n, logger);
+  static async create(nc: NatsConnection, n: Names, logger: Logger, turn: TurnBatch): Promise<JetStreamInbox> {
+    return new JetStreamInbox(jetstream(nc), await jetstreamManager(nc), n, logger, turn);
   }
 
   publish(to: string, message: InboxMessage): Promise<void> {

@@ -4,6 +4,7 @@ import { EDGE_HEARTBEAT_MS, EdgeHeartbeat, MAX_ONLINE_BATCH, parse, PresenceSync
 import type { Logger } from "@natter/kit";
 import type { Balancer } from "../../domain/balancer.ts";
 import type { Identity, PresenceReport } from "../../domain/ports.ts";
+import type { TurnBatch } from "./turn-batch.ts";
 
 /**
  * The edge's side of presence and load balancing: announces connects and disconnects,
@@ -24,6 +25,7 @@ export class PresenceReporter implements PresenceReport {
     private readonly connections: () => number,
     private readonly balancer: Balancer,
     private readonly logger: Logger,
+    private readonly turn: TurnBatch,
   ) {}
 
   start(): void {
@@ -100,10 +102,13 @@ export class PresenceReporter implements PresenceReport {
   }
 
   private safePublish(subject: string, value: object): void {
-    try {
-      this.nc.publish(subject, JSON.stringify(value));
-    } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, "could not publish a presence update");
-    }
+    const data = JSON.stringify(value);
+    this.turn.defer(() => {
+      try {
+        this.nc.publish(subject, data);
+      } catch (error) {
+        this.logger.warn({ err: (error as Error).message }, "could not publish a presence update");
+      }
+    });
   }
 }

@@ -1,8 +1,9 @@
-import { NoRespondersError, RequestError, TimeoutError, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { NoRespondersError, RequestError, TimeoutError, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { z } from "zod";
 import { parse, type Names } from "@natter/protocol";
 import type { Logger } from "@natter/kit";
 import type { Identity, SessionBus, SessionMembership } from "../../domain/ports.ts";
+import type { TurnBatch } from "./turn-batch.ts";
 
 const BusMessage = z.discriminatedUnion("t", [
   z.object({ t: z.literal("ping") }),
@@ -23,6 +24,7 @@ export class NatsSessionBus implements SessionBus {
     private readonly nc: NatsConnection,
     private readonly n: Names,
     private readonly logger: Logger,
+    private readonly turn: TurnBatch,
   ) {}
 
   isConnected(userId: string): Promise<boolean> {
@@ -30,24 +32,27 @@ export class NatsSessionBus implements SessionBus {
   }
 
   join(identity: Identity, connId: string, onKick: (reason: "takeover" | "logout") => void): SessionMembership {
+    // Subscribing and unsubscribing wait for the end of the turn like every other NATS
+    // write of the edge; the batch keeps their order, so a leave right after a join holds.
     const subs: Subscription[] = [];
-    subs.push(this.nc.subscribe(this.n.session(identity.userId), {
-      callback: (err, msg) => {
-        if (err) return;
-        let message: z.infer<typeof BusMessage>;
-        try {
-          message = parse(BusMessage, JSON.parse(msg.string()));
-        } catch {
-          this.logger.warn("ignored a malformed session bus message");
-          return;
-        }
-        if (message.t === "ping") {
-          msg.respond("1");
-        } else if (message.except !== connId && (message.sid === undefined || message.sid === identity.sid)) {
-          onKick(message.reason);
-        }
-      },
-    }));
+    const subscribe = (subject: string, callback: (err: Error | null, msg: Msg) => void) => {
+      this.turn.defer(() => subs.push(this.nc.subscribe(subject, { callback })));
+    };
+    subscribe(this.n.session(identity.userId), (err, msg) => {
+      if (err) return;
+      let message: z.infer<typeof BusMessage>;
+      try {
+        message = parse(BusMessage, JSON.parse(msg.string()));
+      } catch {
+        this.logger.warn("ignored a malformed session bus message");
+        return;
+      }
+      if (message.t === "ping") {
+        msg.respond("1");
+      } else if (message.except !== connId && (message.sid === undefined || message.sid === identity.sid)) {
+        onKick(message.reason);
+      }
+    });
     return {
       claimReceiver: async () => {
         if (await this.anyoneAt(this.n.receiver(identity.userId))) return false;
@@ -55,7 +60,9 @@ export class NatsSessionBus implements SessionBus {
         return true;
       },
       leave: () => {
-        for (const sub of subs) sub.unsubscribe();
+        this.turn.defer(() => {
+          for (const sub of subs) sub.unsubscribe();
+        });
       },
     };
   }

@@ -1,9 +1,12 @@
+import { createHash } from "node:crypto";
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet } from "jose";
 import { NatterError, type PublicJwk } from "@natter/protocol";
 import type { Identity, TokenVerifier } from "../../domain/ports.ts";
 
 /** Don't ask auth for its keys more often than this when a token names an unknown kid. */
 const REFRESH_INTERVAL_MS = 10_000;
+/** Tokens remembered as verified; past this the oldest are forgotten. */
+const MAX_REMEMBERED = 10_000;
 
 /**
  * Verifies auth's Ed25519 JWTs against the public keys auth publishes over NATS, fetched
@@ -13,10 +16,27 @@ const REFRESH_INTERVAL_MS = 10_000;
 export class JwksTokenVerifier implements TokenVerifier {
   private jwks: ReturnType<typeof createLocalJWKSet> | undefined;
   private fetchedAt = 0;
+  /**
+   * Tokens already verified, by SHA-256 of the whole token, until they expire: a device
+   * that reconnects (a reconnect storm after an edge or network blip) costs no second
+   * signature check. Forgotten when the keys are fetched again.
+   */
+  private readonly verified = new Map<string, { identity: Identity; expiresAt: number }>();
 
   constructor(private readonly fetchKeys: () => Promise<PublicJwk[]>) {}
 
   async verify(token: string): Promise<Identity> {
+    const key = createHash("sha256").update(token).digest("base64");
+    const known = this.verified.get(key);
+    if (known && known.expiresAt > Date.now()) return known.identity;
+    this.verified.delete(key);
+    const { identity, expiresAt } = await this.verifyAnew(token);
+    if (this.verified.size >= MAX_REMEMBERED) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(key, { identity, expiresAt });
+    return identity;
+  }
+
+  private async verifyAnew(token: string): Promise<{ identity: Identity; expiresAt: number }> {
     try {
       return await this.check(token, await this.keys(false));
     } catch (error) {
@@ -27,19 +47,20 @@ export class JwksTokenVerifier implements TokenVerifier {
     }
   }
 
-  private async check(token: string, jwks: ReturnType<typeof createLocalJWKSet>): Promise<Identity> {
+  private async check(token: string, jwks: ReturnType<typeof createLocalJWKSet>): Promise<{ identity: Identity; expiresAt: number }> {
     const { payload } = await jwtVerify(token, jwks, { algorithms: ["EdDSA"], issuer: "natter", audience: "natter" });
-    const { sub, name, sid } = payload;
-    if (typeof sub !== "string" || typeof name !== "string" || typeof sid !== "string") {
+    const { sub, name, sid, exp } = payload;
+    if (typeof sub !== "string" || typeof name !== "string" || typeof sid !== "string" || typeof exp !== "number") {
       throw new NatterError("TOKEN_INVALID");
     }
-    return { userId: sub, username: name, sid };
+    return { identity: { userId: sub, username: name, sid }, expiresAt: exp * 1000 };
   }
 
   private async keys(force: boolean): Promise<ReturnType<typeof createLocalJWKSet>> {
     if (!this.jwks || force) {
       const keys = await this.fetchKeys();
       this.jwks = createLocalJWKSet({ keys } as JSONWebKeySet);
+      this.verified.clear();
       this.fetchedAt = Date.now();
     }
     return this.jwks;
