@@ -24,6 +24,9 @@ export { MAX_PROFILE_BLOB, ProfileBlob } from "./profile.ts";
 /** Published on `<ns>.evt.blocks` (core NATS) after every block and unblock that changed something. */
 export const BlockEvent = z.object({ blocker: Uuid, blocked: Uuid, blocking: z.boolean() });
 export type BlockEvent = z.infer<typeof BlockEvent>;
+/** Auth announces every session it ends (logout, takeover), so edges forget it was active. */
+export const SessionEnded = z.object({ sid: Uuid });
+export type SessionEnded = z.infer<typeof SessionEnded>;
 
 export const PublicJwk = z.object({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string(), kid: z.string(), alg: z.literal("EdDSA") });
 export type PublicJwk = z.infer<typeof PublicJwk>;

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { Closers, connectNats, createLogger, createPool, migrate, startHealth, type Logger, type Registry } from "@natter/kit";
-import { names } from "@natter/protocol";
+import { names, type BlockEvent, type SessionEnded } from "@natter/protocol";
 import type { AuthConfig } from "./config.ts";
 import { PgAccountStore } from "./adapters/pg/account-store.ts";
 import { PgAttemptStore } from "./adapters/pg/attempt-store.ts";
@@ -10,7 +10,7 @@ import { PgSessionStore } from "./adapters/pg/session-store.ts";
 import { BcryptHasher } from "./adapters/crypto/bcrypt-hasher.ts";
 import { JwtIssuer } from "./adapters/crypto/jwt-issuer.ts";
 import { nodeSecrets } from "./adapters/crypto/node-secrets.ts";
-import { NatsBlockPublisher } from "./adapters/nats/nats-block-publisher.ts";
+import { NatsEventPublisher } from "./adapters/nats/nats-event-publisher.ts";
 import { serveAuth } from "./adapters/nats/serve-auth.ts";
 import { AuthService } from "./domain/auth-service.ts";
 import { systemClock, type Clock } from "./domain/clock.ts";
@@ -46,12 +46,18 @@ export async function startAuth(config: Readonly<AuthConfig>, deps: AuthDepsOver
     closers.push(() => pool.end());
     await migrate(pool, { schema: "auth", dir: MIGRATIONS, logger });
 
+    const nc = await connectNats({ servers: config.NATS_URL, name: "natter-auth", logger });
+    // drain() lets in-flight requests answer before the connection closes.
+    closers.push(() => nc.drain());
+    const n = names(config.NATTER_NAMESPACE);
+
     const attempts = new PgAttemptStore(pool);
     const accounts = new PgAccountStore(pool);
     const auth = await AuthService.create(
       {
         accounts,
         sessions: new PgSessionStore(pool),
+        sessionEnds: new NatsEventPublisher<SessionEnded>(nc, n.sessionEvents, logger),
         attempts,
         hasher: new BcryptHasher(config.AUTH_BCRYPT_COST, config.AUTH_BCRYPT_CONCURRENCY),
         tokens: await JwtIssuer.create(config.AUTH_JWT_KEYS, config.AUTH_TOKEN_TTL),
@@ -72,14 +78,11 @@ export async function startAuth(config: Readonly<AuthConfig>, deps: AuthDepsOver
     prune.unref();
     closers.push(() => clearInterval(prune));
 
-    const nc = await connectNats({ servers: config.NATS_URL, name: "natter-auth", logger });
-    // drain() lets in-flight requests answer before the connection closes.
-    closers.push(() => nc.drain());
     const privacy = new PrivacyService({
       accounts,
       blocks: new PgBlockStore(pool),
       profiles: new PgProfileStore(pool),
-      events: new NatsBlockPublisher(nc, names(config.NATTER_NAMESPACE).blockEvents, logger),
+      events: new NatsEventPublisher<BlockEvent>(nc, n.blockEvents, logger),
       clock,
     });
     const server = serveAuth(nc, config.NATTER_NAMESPACE, auth, privacy, logger, deps.metrics);

@@ -7,7 +7,7 @@ import {
 } from "@natter/protocol";
 import type { Logger } from "@natter/kit";
 import type {
-  BlockList, Delivery, DeviceFeed, EdgeMetrics, FileStore, Identity, Inbox, PresenceReport, SessionBus, SessionMembership, TokenVerifier,
+  BlockList, Delivery, DeviceFeed, EdgeMetrics, FileStore, Identity, Inbox, PresenceReport, SessionBus, SessionCheck, SessionMembership, TokenVerifier,
 } from "./domain/ports.ts";
 import { TokenBucket } from "./domain/token-bucket.ts";
 import { Upload } from "./upload.ts";
@@ -40,6 +40,7 @@ export interface EdgeContext {
   readonly inbox: Inbox;
   readonly bus: SessionBus;
   readonly tokens: TokenVerifier;
+  readonly sessions: SessionCheck;
   readonly files: FileStore;
 }
 
@@ -337,8 +338,7 @@ export class ClientConnection {
   private async resume(frame: ClientFrameOf<"resume">): Promise<void> {
     this.requireAnonymous();
     const identity = await this.ctx.tokens.verify(frame.token);
-    const { active } = await this.ctx.auth("session", { sid: identity.sid });
-    if (!active) throw new NatterError("SESSION_ENDED");
+    if (!(await this.ctx.sessions.isActive(identity.sid))) throw new NatterError("SESSION_ENDED");
     this.authenticate(identity);
     this.push({ t: "resumed", id: frame.id, userId: identity.userId, username: identity.username });
   }

@@ -6,6 +6,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { EdgeConfig } from "./config.ts";
 import type { AuthCall, GroupCall, PresenceCall } from "./connection.ts";
 import { Balancer } from "./domain/balancer.ts";
+import { ActiveSessions } from "./adapters/nats/active-sessions.ts";
 import { BlockCache } from "./adapters/nats/block-cache.ts";
 import { PresenceReporter } from "./adapters/nats/presence-reporter.ts";
 import { JetStreamInbox } from "./adapters/nats/inbox.ts";
@@ -54,6 +55,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, registry?: R
     const self = { name: "", address: "" };
     const balancer = new Balancer(() => self, EDGE_HEARTBEAT_MS * 3);
     const blocks = new BlockCache(nc, n, auth, logger);
+    const sessions = new ActiveSessions(nc, n, auth, logger);
     let listener: Listener | undefined;
     let draining = false;
     const presence = new PresenceReporter(nc, n, self, () => listener?.connections.size ?? 0, balancer, logger, turn);
@@ -77,6 +79,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, registry?: R
         redirect: () => balancer.redirect(listener?.connections.size ?? 0, draining),
         inbox: await JetStreamInbox.create(nc, n, logger, turn),
         bus: new NatsSessionBus(nc, n, logger, turn),
+        sessions,
         tokens: new JwksTokenVerifier(async () => (await auth("keys", {})).keys),
       },
     );
@@ -96,6 +99,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, registry?: R
         await running.drain(config.EDGE_DRAIN_MS);
         presence.stop();
         blocks.close();
+        sessions.close();
         await nc.drain();
       },
     };

@@ -154,6 +154,20 @@ describe("edge", () => {
     second.close();
   });
 
+  it("forgets a session it remembered as active once it is logged out elsewhere", async () => {
+    const erin = await account(edges[0]!);
+    const first = await RawClient.connect(address(edges[1]!));
+    await first.ok({ t: "resume", token: erin.session.token });
+    first.close();
+    await erin.client.ok({ t: "logout" });
+    const again = await RawClient.connect(address(edges[1]!));
+    await waitFor(async () => {
+      const reply = await again.request({ t: "resume", token: erin.session.token });
+      return reply.t === "error" && reply.code === "SESSION_ENDED";
+    }, "the logged-out session is refused where it was remembered");
+    again.close();
+  });
+
   it("answers bad frames with errors and closes on an oversized one", async () => {
     const client = await RawClient.connect(address(edges[0]!));
     const unknown = await client.request({ t: "launch-missiles" });

@@ -2,7 +2,7 @@ import { beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { NatterError, type PublicBundle } from "@natter/protocol";
 import { AuthService } from "./auth-service.ts";
-import { FakeClock, FakeHasher, FakeSecrets, FakeTokens, MemoryAccounts, MemoryAttempts, MemorySessions } from "./fakes.ts";
+import { FakeClock, FakeHasher, FakeSecrets, FakeTokens, MemoryAccounts, MemoryAttempts, MemorySessions, RecordingPublisher } from "./fakes.ts";
 import { DEFAULT_LOGIN_POLICY } from "./login-policy.ts";
 
 const bundle: PublicBundle = {
@@ -23,12 +23,13 @@ function setup(policy = DEFAULT_LOGIN_POLICY) {
   const deps = {
     accounts, hasher, clock,
     sessions: new MemorySessions(accounts),
+    sessionEnds: new RecordingPublisher<{ sid: string }>(),
     attempts: new MemoryAttempts(),
     tokens: new FakeTokens(),
     secrets: new FakeSecrets(),
   };
   const make = () => AuthService.create(deps, { ...policy, refreshTtlMs: 30 * 86_400_000 });
-  return { clock, hasher, accounts, make };
+  return { clock, hasher, accounts, sessionEnds: deps.sessionEnds, make };
 }
 
 async function code(promise: Promise<unknown>): Promise<string> {
@@ -148,15 +149,18 @@ describe("login", () => {
 
 describe("sessions", () => {
   it("rotate the refresh token on use and end on logout", async () => {
-    const auth = await setup().make();
+    const env = setup();
+    const auth = await env.make();
     const grant = await auth.register({ username: "alice", password: PASSWORD, bundle, backup, addr: "a" });
     const next = await auth.refresh({ refresh: grant.refresh });
     assert.equal(next.sid, grant.sid);
     assert.notEqual(next.refresh, grant.refresh);
     assert.equal(await code(auth.refresh({ refresh: grant.refresh })), "TOKEN_INVALID");
     assert.deepEqual(await auth.session({ sid: grant.sid }), { active: true });
+    assert.deepEqual(env.sessionEnds.events, []);
     await auth.logout({ sid: grant.sid });
     assert.deepEqual(await auth.session({ sid: grant.sid }), { active: false });
+    assert.deepEqual(env.sessionEnds.events, [{ sid: grant.sid }], "the edges are told the session ended");
     assert.equal(await code(auth.refresh({ refresh: next.refresh })), "TOKEN_INVALID");
   });
 

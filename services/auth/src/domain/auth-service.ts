@@ -7,7 +7,7 @@ import { checkBundle, checkNewPassword, checkUsername } from "./credentials.ts";
 import { accountLocked, addressWindow, secondsUntil, type LoginPolicy } from "./login-policy.ts";
 import type { PasswordHasher } from "./password-hasher.ts";
 import type { Secrets } from "./secrets.ts";
-import type { SessionStore } from "./session-store.ts";
+import type { SessionEndPublisher, SessionStore } from "./session-store.ts";
 import type { TokenIssuer } from "./token-issuer.ts";
 
 type Req<K extends keyof AuthApi> = z.output<AuthApi[K]["req"]>;
@@ -16,6 +16,7 @@ type Res<K extends keyof AuthApi> = z.input<AuthApi[K]["res"]>;
 export interface AuthDeps {
   accounts: AccountStore;
   sessions: SessionStore;
+  sessionEnds: SessionEndPublisher;
   attempts: AttemptStore;
   hasher: PasswordHasher;
   tokens: TokenIssuer;
@@ -100,6 +101,7 @@ export class AuthService {
 
   async logout(req: Req<"logout">): Promise<Res<"logout">> {
     await this.deps.sessions.revoke(req.sid, this.deps.clock.now());
+    this.deps.sessionEnds.publish({ sid: req.sid });
     return {};
   }
 

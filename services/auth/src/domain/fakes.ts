@@ -2,7 +2,6 @@
 import type { BlockEvent, PublicBundle, SignedPrekey } from "@natter/protocol";
 import type { Account, AccountStore, ClaimedBundle, NewAccount, PublicIdentity } from "./account-store.ts";
 import type { AttemptStore } from "./attempt-store.ts";
-import type { BlockPublisher } from "./block-publisher.ts";
 import type { BlockStore } from "./block-store.ts";
 import type { Clock } from "./clock.ts";
 import type { PasswordHasher } from "./password-hasher.ts";
@@ -199,9 +198,10 @@ export class MemoryProfiles implements ProfileStore {
   }
 }
 
-export class RecordingPublisher implements BlockPublisher {
-  readonly events: BlockEvent[] = [];
-  publish(event: BlockEvent): void {
+/** Keeps what a service announced (block changes, ended sessions), for tests to read. */
+export class RecordingPublisher<Event = BlockEvent> {
+  readonly events: Event[] = [];
+  publish(event: Event): void {
     this.events.push(event);
   }
 }

@@ -17,3 +17,9 @@ export interface SessionStore {
   revoke(sid: string, now: number): Promise<void>;
   isActive(sid: string, now: number): Promise<boolean>;
 }
+
+/** Tells the edges that a session ended, so none keeps treating it as active. */
+export interface SessionEndPublisher {
+  /** Best effort: an edge that misses it forgets the session when its cache entry expires. */
+  publish(event: { sid: string }): void;
+}

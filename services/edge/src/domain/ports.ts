@@ -66,6 +66,11 @@ export interface PresenceReport {
   disconnected(identity: Identity): void;
 }
 
+/** Whether a login session is still active (auth keeps sessions; edges may remember its answer). */
+export interface SessionCheck {
+  isActive(sid: string): Promise<boolean>;
+}
+
 /** Whom users block (kept by auth). */
 export interface BlockList {
   /** True when `recipient` has blocked `sender`. */

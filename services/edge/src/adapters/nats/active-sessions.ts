@@ -1,0 +1,69 @@
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { parse, SessionEnded, type Names } from "@natter/protocol";
+import type { Logger } from "@natter/kit";
+import type { AuthCall } from "../../connection.ts";
+import type { SessionCheck } from "../../domain/ports.ts";
+
+/** How long auth's word that a session is active is trusted without asking again. */
+const TTL_MS = 60_000;
+const MAX_ENTRIES = 100_000;
+
+/**
+ * Whether a session is still active (not logged out, not taken over), asked of auth once
+ * and then remembered for a minute, so a device that reconnects costs auth and Postgres
+ * nothing. Auth announces every session it ends; the entry goes at once. While the edge
+ * is cut off from NATS it may miss an announcement, so everything is forgotten when it
+ * reconnects.
+ */
+export class ActiveSessions implements SessionCheck {
+  private readonly until = new Map<string, number>();
+  private readonly sub: Subscription;
+  /** Moves on with every ended session: an answer asked for before one ended is not kept. */
+  private epoch = 0;
+
+  constructor(
+    nc: NatsConnection,
+    n: Names,
+    private readonly auth: AuthCall,
+    logger: Logger,
+  ) {
+    this.sub = nc.subscribe(n.sessionEvents, {
+      callback: (_err, msg) => {
+        try {
+          this.until.delete(parse(SessionEnded, msg.json()).sid);
+          this.epoch += 1;
+        } catch {
+          logger.warn("ignored a malformed session event");
+        }
+      },
+    });
+    void (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === "reconnect") this.forgetAll();
+      }
+    })();
+  }
+
+  async isActive(sid: string): Promise<boolean> {
+    const until = this.until.get(sid);
+    if (until !== undefined && until > Date.now()) return true;
+    const epoch = this.epoch;
+    const { active } = await this.auth("session", { sid });
+    if (!active) {
+      this.until.delete(sid);
+    } else if (epoch === this.epoch) {
+      if (this.until.size >= MAX_ENTRIES) this.until.delete(this.until.keys().next().value!);
+      this.until.set(sid, Date.now() + TTL_MS);
+    }
+    return active;
+  }
+
+  close(): void {
+    this.sub.unsubscribe();
+  }
+
+  private forgetAll(): void {
+    this.until.clear();
+    this.epoch += 1;
+  }
+}
