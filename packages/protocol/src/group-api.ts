@@ -76,3 +76,7 @@ export const GroupEnvelope = z.object({
   sentAt: Millis,
 });
 export type GroupEnvelope = z.infer<typeof GroupEnvelope>;
+
+/** The group service announces every change of a group, so every replica drops its cached members. */
+export const GroupChanged = z.object({ groupId: Uuid });
+export type GroupChanged = z.infer<typeof GroupChanged>;

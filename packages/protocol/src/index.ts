@@ -9,7 +9,7 @@ export {
 } from "./frames.ts";
 export { RpcReply, verb, type Verb } from "./rpc.ts";
 export { AuthApi, BlockEvent, MAX_PROFILE_BLOB, ProfileBlob, PublicJwk, SessionEnded, SessionGrant } from "./auth-api.ts";
-export { GroupApi, GroupEnvelope, GroupMember, GroupRole, GroupSummary, GroupView, MAX_INITIAL_MEMBERS, type GroupVerb } from "./group-api.ts";
+export { GroupApi, GroupChanged, GroupEnvelope, GroupMember, GroupRole, GroupSummary, GroupView, MAX_INITIAL_MEMBERS, type GroupVerb } from "./group-api.ts";
 export {
   EDGE_HEARTBEAT_MS, EdgeAddress, EdgeHeartbeat, EdgeInfo, EdgeName, MAX_ONLINE_BATCH, PresenceApi, PresenceEvent, PresenceFeed, PresenceOnline, PresenceSync, WhoEntry,
   type PresenceVerb,

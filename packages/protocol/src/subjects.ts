@@ -47,6 +47,8 @@ export function names(namespace: string) {
     edgeHeartbeat: `${ns}.evt.edge`,
     /** Auth announces every block and unblock, so edges drop cached block lists. */
     blockEvents: `${ns}.evt.blocks`,
+    /** The group service announces every change of a group, for its replicas' caches. */
+    groupEvents: `${ns}.evt.groups`,
     /** Auth announces every session it ends, so edges drop it from their cache of active ones. */
     sessionEvents: `${ns}.evt.sessions`,
   } as const;

@@ -9,6 +9,7 @@ import { ensureGroupStream } from "./adapters/nats/group-stream.ts";
 import { JetStreamInboxPublisher } from "./adapters/nats/inbox-publisher.ts";
 import { serveGroup } from "./adapters/nats/serve-group.ts";
 import { PgGroupStore } from "./adapters/pg/group-store.ts";
+import { CachedGroupStore } from "./adapters/nats/cached-group-store.ts";
 import { OutboxRelay } from "./adapters/pg/outbox-relay.ts";
 import type { GroupConfig } from "./config.ts";
 import { systemClock } from "./domain/clock.ts";
@@ -53,7 +54,8 @@ export async function startGroup(config: Readonly<GroupConfig>, logger: Logger, 
 
     const js = jetstream(nc);
     const inbox = new JetStreamInboxPublisher(js, n);
-    const store = new PgGroupStore(pool);
+    const store = new CachedGroupStore(new PgGroupStore(pool), nc, n, logger);
+    closers.push(() => store.close());
     const relay = new OutboxRelay(pool, inbox, logger);
     relay.start(OUTBOX_INTERVAL_MS);
     closers.push(() => relay.stop());

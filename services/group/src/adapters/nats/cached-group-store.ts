@@ -1,0 +1,102 @@
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Logger } from "@natter/kit";
+import { GroupChanged, parse, type GroupSummary, type Names } from "@natter/protocol";
+import type { Change } from "../../domain/changes.ts";
+import type { GroupState } from "../../domain/group-state.ts";
+import type { GroupStore, Plan } from "../../domain/ports.ts";
+
+/** How long cached members are trusted without a word from the other replicas. */
+const TTL_MS = 60_000;
+const MAX_GROUPS = 10_000;
+
+type Recipients = { name: string; memberIds: readonly string[] };
+
+/**
+ * A group store whose fan-out reads of a group's members are remembered, so a busy group
+ * costs Postgres nothing per message. Every change made through any replica is announced
+ * on `<ns>.evt.groups` and drops the group from every replica's cache; an announcement
+ * missed while cut off from NATS is covered by forgetting everything on reconnect, and a
+ * minute's TTL at worst.
+ */
+export class CachedGroupStore implements GroupStore {
+  private readonly cached = new Map<string, { recipients: Recipients | undefined; until: number }>();
+  private readonly sub: Subscription;
+  /** Moves on with every change: a read begun before one is not kept. */
+  private epoch = 0;
+
+  constructor(
+    private readonly store: GroupStore,
+    private readonly nc: NatsConnection,
+    private readonly n: Names,
+    private readonly logger: Logger,
+  ) {
+    this.sub = nc.subscribe(n.groupEvents, {
+      callback: (_err, msg) => {
+        try {
+          this.forget(parse(GroupChanged, msg.json()).groupId);
+        } catch {
+          logger.warn("ignored a malformed group event");
+        }
+      },
+    });
+    void (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === "reconnect") {
+          this.cached.clear();
+          this.epoch += 1;
+        }
+      }
+    })();
+  }
+
+  async update<T>(name: string, decide: (current: GroupState | undefined) => Plan<T>): Promise<T> {
+    let changed: string[] = [];
+    const result = await this.store.update(name, (current) => {
+      const plan = decide(current);
+      changed = [...new Set(plan.changes.map(groupIdOf))];
+      return plan;
+    });
+    for (const groupId of changed) {
+      this.forget(groupId);
+      try {
+        this.nc.publish(this.n.groupEvents, JSON.stringify({ groupId } satisfies GroupChanged));
+      } catch (err) {
+        this.logger.warn({ err }, "could not announce a group change");
+      }
+    }
+    return result;
+  }
+
+  find(name: string): Promise<GroupState | undefined> {
+    return this.store.find(name);
+  }
+
+  list(): Promise<GroupSummary[]> {
+    return this.store.list();
+  }
+
+  async recipients(groupId: string): Promise<Recipients | undefined> {
+    const hit = this.cached.get(groupId);
+    if (hit && hit.until > Date.now()) return hit.recipients;
+    const epoch = this.epoch;
+    const recipients = await this.store.recipients(groupId);
+    if (epoch === this.epoch) {
+      if (this.cached.size >= MAX_GROUPS) this.cached.delete(this.cached.keys().next().value!);
+      this.cached.set(groupId, { recipients, until: Date.now() + TTL_MS });
+    }
+    return recipients;
+  }
+
+  close(): void {
+    this.sub.unsubscribe();
+  }
+
+  private forget(groupId: string): void {
+    this.cached.delete(groupId);
+    this.epoch += 1;
+  }
+}
+
+function groupIdOf(change: Change): string {
+  return change.op === "insertGroup" ? change.group.id : change.groupId;
+}
