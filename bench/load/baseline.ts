@@ -18,7 +18,8 @@ export class JetStreamSide {
   private constructor(readonly nc: NatsConnection, readonly js: JetStreamClient, readonly jsm: JetStreamManager, readonly n: Names) {}
 
   static async open(natsUrl: string, namespace: string): Promise<JetStreamSide> {
-    const nc = await connect({ servers: natsUrl.split(","), name: "natter-bench-baseline" });
+    // The options natter's services connect with (packages/kit), so the comparison is like for like.
+    const nc = await connect({ servers: natsUrl.split(","), name: "natter-bench-baseline", noAsyncTraces: true });
     const jsm = await jetstreamManager(nc);
     const n = names(namespace);
     await ensureInboxStream(jsm, n);
@@ -96,7 +97,7 @@ export async function drainBaseline(natsUrl: string, namespace: string, userId: 
 
 /** Puts and gets `size` random bytes through an object store directly; ms for each. */
 export async function objectStoreBaseline(natsUrl: string, bucket: string, size: number, chunk: number): Promise<{ putMs: number; getMs: number; bytes: number }> {
-  const nc = await connect({ servers: natsUrl.split(","), name: "natter-bench-objstore" });
+  const nc = await connect({ servers: natsUrl.split(","), name: "natter-bench-objstore", noAsyncTraces: true });
   try {
     const store = await new Objm(nc).create(bucket, { storage: StorageType.File });
     const piece = new Uint8Array(chunk).fill(7);

@@ -9,7 +9,7 @@
 import { ratioRow, type Row } from "../lib/report.ts";
 import type { Scenario } from "../lib/scenario.ts";
 import { split } from "../lib/workers.ts";
-import { notes, pct, trafficEverywhere, trouble } from "./traffic.ts";
+import { notes, pct, saturatedPair, trafficEverywhere, trouble } from "./traffic.ts";
 
 export const fanout: Scenario = {
   name: "fanout",
@@ -37,9 +37,8 @@ export const fanout: Scenario = {
       await ctx.pool.all("jsGroupOpen", (i) => ({ set: "baseline", natsUrl: stack.natsUrl, namespace: baselineNs, groups: perWorker[i]!.map(() => size - 1) }));
       try {
         const base = { bodySize: f.bodySize, warmupMs: f.warmupMs, durationMs: f.durationMs, drainMs: f.drainMs };
-        ctx.log(`${label}: saturated, natter then baseline`);
-        const natterSat = await trafficEverywhere(ctx.pool, "natter", { ...base, window: f.window, latency: false });
-        const baseSat = await trafficEverywhere(ctx.pool, "baseline", { ...base, window: f.window, latency: false });
+        ctx.log(`${label}: saturated, natter, baseline, baseline, natter`);
+        const { natter: natterSat, baseline: baseSat, note: satNote } = await saturatedPair(ctx.pool, { ...base, window: f.window, latency: false });
         // A quarter of what natter sustained, in messages a second a group.
         const perGroup = natterSat.deliveredPerS / (size - 1) / count / 4;
         ctx.log(`${label}: ${perGroup.toFixed(1)} msgs/s a group, natter then baseline`);
@@ -49,7 +48,7 @@ export const fanout: Scenario = {
           ratioRow({
             scenario: label, figure: "member-deliveries/s (saturated)", unit: "/s",
             natter: natterSat.deliveredPerS, baseline: baseSat.deliveredPerS,
-            note: notes(trouble("natter", natterSat), trouble("baseline", baseSat)),
+            note: notes(trouble("natter", natterSat), trouble("baseline", baseSat), satNote),
           }, 0.5),
           {
             scenario: label, figure: `p99 to last member at ${(perGroup * count).toFixed(0)} msgs/s`, unit: "ms",

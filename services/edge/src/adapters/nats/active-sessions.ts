@@ -1,6 +1,6 @@
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import { parse, SessionEnded, type Names } from "@natter/protocol";
-import type { Logger } from "@natter/kit";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { SessionEnded, type Names } from "@natter/protocol";
+import { followAnnouncements, type Announcements, type Logger } from "@natter/kit";
 import type { AuthCall } from "../../connection.ts";
 import type { SessionCheck } from "../../domain/ports.ts";
 
@@ -17,7 +17,7 @@ const MAX_ENTRIES = 100_000;
  */
 export class ActiveSessions implements SessionCheck {
   private readonly until = new Map<string, number>();
-  private readonly sub: Subscription;
+  private readonly announcements: Announcements;
   /** Moves on with every ended session: an answer asked for before one ended is not kept. */
   private epoch = 0;
 
@@ -27,21 +27,16 @@ export class ActiveSessions implements SessionCheck {
     private readonly auth: AuthCall,
     logger: Logger,
   ) {
-    this.sub = nc.subscribe(n.sessionEvents, {
-      callback: (_err, msg) => {
-        try {
-          this.until.delete(parse(SessionEnded, msg.json()).sid);
-          this.epoch += 1;
-        } catch {
-          logger.warn("ignored a malformed session event");
-        }
+    this.announcements = followAnnouncements(nc, n.sessionEvents, SessionEnded, {
+      onEvent: ({ sid }) => {
+        this.until.delete(sid);
+        this.epoch += 1;
       },
-    });
-    void (async () => {
-      for await (const status of nc.status()) {
-        if (status.type === "reconnect") this.forgetAll();
-      }
-    })();
+      onReconnect: () => {
+        this.until.clear();
+        this.epoch += 1;
+      },
+    }, logger);
   }
 
   async isActive(sid: string): Promise<boolean> {
@@ -59,11 +54,6 @@ export class ActiveSessions implements SessionCheck {
   }
 
   close(): void {
-    this.sub.unsubscribe();
-  }
-
-  private forgetAll(): void {
-    this.until.clear();
-    this.epoch += 1;
+    this.announcements.close();
   }
 }

@@ -1,6 +1,6 @@
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import { BlockEvent, parse, type Names } from "@natter/protocol";
-import type { Logger } from "@natter/kit";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { BlockEvent, type Names } from "@natter/protocol";
+import { followAnnouncements, type Announcements, type Logger } from "@natter/kit";
 import type { AuthCall } from "../../connection.ts";
 import type { BlockList } from "../../domain/ports.ts";
 
@@ -10,11 +10,12 @@ const MAX_ENTRIES = 100_000;
 
 /**
  * Block lists of message recipients, asked of auth once and kept until auth announces a
- * change (or a minute passes), so checking a send costs no round trip in the usual case.
+ * change (or a minute passes, or the edge reconnects to NATS and may have missed one), so
+ * checking a send costs no round trip in the usual case.
  */
 export class BlockCache implements BlockList {
   private readonly lists = new Map<string, { blocking: Promise<Set<string>>; at: number }>();
-  private readonly sub: Subscription;
+  private readonly announcements: Announcements;
 
   constructor(
     nc: NatsConnection,
@@ -22,15 +23,10 @@ export class BlockCache implements BlockList {
     private readonly auth: AuthCall,
     logger: Logger,
   ) {
-    this.sub = nc.subscribe(n.blockEvents, {
-      callback: (_err, msg) => {
-        try {
-          this.lists.delete(parse(BlockEvent, msg.json()).blocker);
-        } catch {
-          logger.warn("ignored a malformed block event");
-        }
-      },
-    });
+    this.announcements = followAnnouncements(nc, n.blockEvents, BlockEvent, {
+      onEvent: (event) => this.lists.delete(event.blocker),
+      onReconnect: () => this.lists.clear(),
+    }, logger);
   }
 
   async blocks(recipient: string, sender: string): Promise<boolean> {
@@ -46,6 +42,6 @@ export class BlockCache implements BlockList {
   }
 
   close(): void {
-    this.sub.unsubscribe();
+    this.announcements.close();
   }
 }

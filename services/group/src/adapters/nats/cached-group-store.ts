@@ -1,6 +1,6 @@
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import type { Logger } from "@natter/kit";
-import { GroupChanged, parse, type GroupSummary, type Names } from "@natter/protocol";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { followAnnouncements, type Announcements, type Logger } from "@natter/kit";
+import { GroupChanged, type GroupSummary, type Names } from "@natter/protocol";
 import type { Change } from "../../domain/changes.ts";
 import type { GroupState } from "../../domain/group-state.ts";
 import type { GroupStore, Plan } from "../../domain/ports.ts";
@@ -20,7 +20,7 @@ type Recipients = { name: string; memberIds: readonly string[] };
  */
 export class CachedGroupStore implements GroupStore {
   private readonly cached = new Map<string, { recipients: Recipients | undefined; until: number }>();
-  private readonly sub: Subscription;
+  private readonly announcements: Announcements;
   /** Moves on with every change: a read begun before one is not kept. */
   private epoch = 0;
 
@@ -30,23 +30,13 @@ export class CachedGroupStore implements GroupStore {
     private readonly n: Names,
     private readonly logger: Logger,
   ) {
-    this.sub = nc.subscribe(n.groupEvents, {
-      callback: (_err, msg) => {
-        try {
-          this.forget(parse(GroupChanged, msg.json()).groupId);
-        } catch {
-          logger.warn("ignored a malformed group event");
-        }
+    this.announcements = followAnnouncements(nc, n.groupEvents, GroupChanged, {
+      onEvent: ({ groupId }) => this.forget(groupId),
+      onReconnect: () => {
+        this.cached.clear();
+        this.epoch += 1;
       },
-    });
-    void (async () => {
-      for await (const status of nc.status()) {
-        if (status.type === "reconnect") {
-          this.cached.clear();
-          this.epoch += 1;
-        }
-      }
-    })();
+    }, logger);
   }
 
   async update<T>(name: string, decide: (current: GroupState | undefined) => Plan<T>): Promise<T> {
@@ -88,7 +78,7 @@ export class CachedGroupStore implements GroupStore {
   }
 
   close(): void {
-    this.sub.unsubscribe();
+    this.announcements.close();
   }
 
   private forget(groupId: string): void {
