@@ -47,7 +47,7 @@ export const storm: Scenario = {
           scenario: label, figure: "p50 / p99 time to resumed", unit: "ms", natter: lat.p50,
           note: `p99 ${lat.p99.toFixed(0)} ms; of which connecting (to welcome) p50 ${hello.p50.toFixed(0)} ms, p99 ${hello.p99.toFixed(0)} ms; ` +
             `TCP listen-queue overflows on the machine during the storm: ${overflows}` +
-            (overflows > 0 ? " (connections the edges' accept queue — Node's default backlog 511 — turned away; clients retry SYN after 1 s, 3 s, …)" : ""),
+            (overflows > 0 ? " (connections the edges' accept queues — EDGE_LISTEN_BACKLOG, at most net.core.somaxconn — turned away; clients retry SYN after 1 s, 3 s, …)" : ""),
         },
       ];
     } finally {

@@ -6,8 +6,14 @@ export interface PeerLoad {
   readonly seenAt: number;
 }
 
-/** A peer is "clearly" less loaded when it has at least this many fewer connections. */
+/**
+ * A peer is "clearly" less loaded when it has at least this many fewer connections, and
+ * at least REDIRECT_SHARE of ours fewer: near-equal edges keep their clients, so a
+ * reconnect storm, when every edge's figure is seconds old, does not bounce clients
+ * between edges that are as loaded as each other.
+ */
 export const REDIRECT_MARGIN = 2;
+export const REDIRECT_SHARE = 0.1;
 
 /**
  * Decides where a new client should go. Heartbeats arrive every 2 s, so between them the
@@ -53,7 +59,8 @@ export class Balancer {
       if (!best || peer.connections + peer.sent < best.connections + best.sent) best = peer;
     }
     if (!best) return undefined;
-    if (!draining && ownConnections - (best.connections + best.sent) < REDIRECT_MARGIN) return undefined;
+    const margin = Math.max(REDIRECT_MARGIN, ownConnections * REDIRECT_SHARE);
+    if (!draining && ownConnections - (best.connections + best.sent) < margin) return undefined;
     best.sent += 1;
     return best.address;
   }
