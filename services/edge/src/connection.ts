@@ -61,15 +61,17 @@ export class ClientConnection {
   private readonly reader: FrameReader;
   private logger: Logger | undefined;
   private readonly bucket: TokenBucket;
-  private readonly loginTimer: NodeJS.Timeout;
+  private loginTimer: NodeJS.Timeout | undefined;
   private greeted = false;
   private closed = false;
   private badFrames = 0;
   private identity: Identity | undefined;
   private membership: SessionMembership | undefined;
   private feed: DeviceFeed | undefined;
-  private readonly unacked = new Map<string, Delivery>();
-  private readonly uploads = new Map<string, Upload>();
+  // Made when first needed, like the login timer dropped once it is done: an idle
+  // connection should cost little more than its socket.
+  private unacked: Map<string, Delivery> | undefined;
+  private uploads: Map<string, Upload> | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -113,8 +115,8 @@ export class ClientConnection {
     void this.feed?.stop().catch(() => undefined);
     this.membership?.leave();
     if (this.identity) this.ctx.presence.disconnected(this.identity);
-    this.unacked.clear();
-    for (const upload of this.uploads.values()) upload.abort("the connection closed");
+    this.unacked?.clear();
+    for (const upload of this.uploads?.values() ?? []) upload.abort("the connection closed");
     if (options.graceful) {
       this.socket.end();
       setTimeout(() => this.socket.destroy(), 2000).unref();
@@ -255,17 +257,18 @@ export class ClientConnection {
 
   private startUpload(frame: ClientFrameOf<"upload">): void {
     if (frame.size > this.ctx.maxFile) throw new NatterError("FILE_TOO_LARGE");
-    if (this.uploads.size >= MAX_UPLOADS) throw new NatterError("RATE_LIMITED", "too many uploads at once");
+    const uploads = (this.uploads ??= new Map());
+    if (uploads.size >= MAX_UPLOADS) throw new NatterError("RATE_LIMITED", "too many uploads at once");
     const file = randomUUID();
     const upload = new Upload(frame.size, (requestId) => this.push({ t: "ok", id: requestId }));
-    this.uploads.set(file, upload);
+    uploads.set(file, upload);
     this.ctx.files.put(file, upload.stream).then(
       ({ size }) => {
-        this.uploads.delete(file);
+        uploads.delete(file);
         if (upload.lastRequestId !== undefined) this.push({ t: "stored", id: upload.lastRequestId, file, size });
       },
       (error: unknown) => {
-        this.uploads.delete(file);
+        uploads.delete(file);
         if (!this.closed) this.log.warn({ err: (error as Error).message }, "upload failed");
         for (const id of upload.unanswered()) this.replyError(id, new NatterError("UNAVAILABLE"));
       },
@@ -274,12 +277,12 @@ export class ClientConnection {
   }
 
   private takeChunk(frame: ClientFrameOf<"chunk">): void {
-    const upload = this.uploads.get(frame.upload);
+    const upload = this.uploads?.get(frame.upload);
     if (!upload) throw new NatterError("BAD_FRAME", "no such upload under way");
     try {
       upload.offer(frame.id, frame.data, frame.last);
     } catch (error) {
-      this.uploads.delete(frame.upload);
+      this.uploads?.delete(frame.upload);
       upload.abort("refused chunk");
       throw error;
     }
@@ -360,10 +363,11 @@ export class ClientConnection {
   private async receive(frame: ClientFrameOf<"receive">, me: Identity): Promise<void> {
     if (!this.feed) {
       if (!(await this.membership!.claimReceiver())) throw new NatterError("ALREADY_RECEIVING");
+      const unacked = (this.unacked ??= new Map());
       this.feed = await this.ctx.inbox.open(
         me.userId,
         (delivery) => {
-          this.unacked.set(delivery.message.id, delivery);
+          unacked.set(delivery.message.id, delivery);
           this.ctx.metrics.delivered();
           this.push({ t: "deliver", msg: delivery.message });
         },
@@ -378,9 +382,9 @@ export class ClientConnection {
   }
 
   private ack(msgId: string): void {
-    const delivery = this.unacked.get(msgId);
+    const delivery = this.unacked?.get(msgId);
     if (!delivery) return;
-    this.unacked.delete(msgId);
+    this.unacked?.delete(msgId);
     delivery.ack();
   }
 
@@ -399,6 +403,7 @@ export class ClientConnection {
   private authenticate(identity: Identity): void {
     this.identity = { userId: identity.userId, username: identity.username, sid: identity.sid };
     clearTimeout(this.loginTimer);
+    this.loginTimer = undefined;
     this.membership = this.ctx.bus.join(this.identity, this.id, (reason) => void this.kicked(reason));
     this.ctx.presence.connected(this.identity);
   }
