@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { call } from "@natter/kit";
 import { testServices, type TestServices } from "@natter/kit/testing";
-import { AuthApi, GroupApi, names, type Names } from "@natter/protocol";
+import { AuthApi, GroupApi, names, NatterError, type Names } from "@natter/protocol";
 import { startStack, type Stack } from "../../scripts/stack.ts";
 import { withLimit, type Endpoint } from "../load/device.ts";
 import type { Cred } from "../load/worker.ts";
@@ -132,14 +132,23 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       const prefix = opts.prefix ?? `d${randomBytes(3).toString("hex")}`;
       const start = performance.now();
       const creds = await withLimit(Array.from({ length: count }, (_, i) => i), opts.concurrency ?? 64, async (i) => {
-        const grant = await call(nc, n.auth("register"), AuthApi.register, {
+        const request = {
           username: `${prefix}_${i}`,
           password,
           bundle: fakeBundle(),
           backup: randomBytes(1536).toString("base64url"),
           addr: `127.0.${Math.floor(i / 250) % 250}.${(i % 250) + 2}`,
-        }, { timeoutMs: 120_000 });
-        return { userId: grant.userId, username: grant.username, token: grant.token };
+        };
+        // auth turns registrations away while its bcrypt queue is full: try again, as a client would.
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const grant = await call(nc, n.auth("register"), AuthApi.register, request, { timeoutMs: 120_000 });
+            return { userId: grant.userId, username: grant.username, token: grant.token };
+          } catch (error) {
+            if (!(error instanceof NatterError && error.code === "UNAVAILABLE") || attempt >= 50) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 300));
+          }
+        }
       });
       return { creds, ms: performance.now() - start };
     },
