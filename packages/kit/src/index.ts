@@ -6,6 +6,7 @@ export { CommonEnv, ConfigError, loadConfig, redactConfig } from "./config.ts";
 export { createLogger, type Logger } from "./logger.ts";
 export { connectNats, type NatsConnection, type Subscription } from "./nats.ts";
 export { followAnnouncements, type Announcements } from "./announcements.ts";
+export { ExpiringCache } from "./expiring-cache.ts";
 export { createPool } from "./pg.ts";
 export { migrate } from "./migrate.ts";
 export { Closers } from "./closers.ts";

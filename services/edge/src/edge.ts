@@ -36,18 +36,9 @@ export async function startEdge(config: EdgeConfig, logger: Logger, registry?: R
     // Every NATS write of the edge waits for the end of the event-loop turn, so the work of
     // one round of client reads reaches NATS in one write (see TurnBatch).
     const turn = new TurnBatch();
-    const auth: AuthCall = async (verb, req) => {
-      await turn.end();
-      return call(nc, n.auth(verb), AuthApi[verb], req);
-    };
-    const group: GroupCall = async (verb, req) => {
-      await turn.end();
-      return call(nc, n.groupSvc(verb), GroupApi[verb], req);
-    };
-    const presenceCall: PresenceCall = async (verb, req) => {
-      await turn.end();
-      return call(nc, n.presence(verb), PresenceApi[verb], req);
-    };
+    const auth: AuthCall = (verb, req) => turn.end().then(() => call(nc, n.auth(verb), AuthApi[verb], req));
+    const group: GroupCall = (verb, req) => turn.end().then(() => call(nc, n.groupSvc(verb), GroupApi[verb], req));
+    const presenceCall: PresenceCall = (verb, req) => turn.end().then(() => call(nc, n.presence(verb), PresenceApi[verb], req));
     const tls = config.EDGE_TLS_CERT && config.EDGE_TLS_KEY
       ? { cert: await readFile(config.EDGE_TLS_CERT), key: await readFile(config.EDGE_TLS_KEY) }
       : undefined;

@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { followAnnouncements, type Announcements, type Logger } from "@natter/kit";
+import { ExpiringCache, followAnnouncements, type Announcements, type Logger } from "@natter/kit";
 import { GroupChanged, type GroupSummary, type Names } from "@natter/protocol";
 import type { Change } from "../../domain/changes.ts";
 import type { GroupState } from "../../domain/group-state.ts";
@@ -19,10 +19,8 @@ type Recipients = { name: string; memberIds: readonly string[] };
  * minute's TTL at worst.
  */
 export class CachedGroupStore implements GroupStore {
-  private readonly cached = new Map<string, { recipients: Recipients | undefined; until: number }>();
+  private readonly members = new ExpiringCache<Recipients | undefined>(TTL_MS, MAX_GROUPS);
   private readonly announcements: Announcements;
-  /** Moves on with every change: a read begun before one is not kept. */
-  private epoch = 0;
 
   constructor(
     private readonly store: GroupStore,
@@ -31,11 +29,8 @@ export class CachedGroupStore implements GroupStore {
     private readonly logger: Logger,
   ) {
     this.announcements = followAnnouncements(nc, n.groupEvents, GroupChanged, {
-      onEvent: ({ groupId }) => this.forget(groupId),
-      onReconnect: () => {
-        this.cached.clear();
-        this.epoch += 1;
-      },
+      onEvent: ({ groupId }) => this.members.forget(groupId),
+      onReconnect: () => this.members.forgetAll(),
     }, logger);
   }
 
@@ -47,7 +42,7 @@ export class CachedGroupStore implements GroupStore {
       return plan;
     });
     for (const groupId of changed) {
-      this.forget(groupId);
+      this.members.forget(groupId);
       try {
         this.nc.publish(this.n.groupEvents, JSON.stringify({ groupId } satisfies GroupChanged));
       } catch (err) {
@@ -65,25 +60,12 @@ export class CachedGroupStore implements GroupStore {
     return this.store.list();
   }
 
-  async recipients(groupId: string): Promise<Recipients | undefined> {
-    const hit = this.cached.get(groupId);
-    if (hit && hit.until > Date.now()) return hit.recipients;
-    const epoch = this.epoch;
-    const recipients = await this.store.recipients(groupId);
-    if (epoch === this.epoch) {
-      if (this.cached.size >= MAX_GROUPS) this.cached.delete(this.cached.keys().next().value!);
-      this.cached.set(groupId, { recipients, until: Date.now() + TTL_MS });
-    }
-    return recipients;
+  recipients(groupId: string): Promise<Recipients | undefined> {
+    return this.members.get(groupId, () => this.store.recipients(groupId));
   }
 
   close(): void {
     this.announcements.close();
-  }
-
-  private forget(groupId: string): void {
-    this.cached.delete(groupId);
-    this.epoch += 1;
   }
 }
 
