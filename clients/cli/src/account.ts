@@ -1,6 +1,6 @@
 import { DeviceIdentity, CryptoError, generateProfileKey, toBase64url, type Primitives } from "@natter/crypto";
 import { Name, passwordProblem, type ServerFrameOf } from "@natter/protocol";
-import type { Connection } from "./connection.ts";
+import type { Connection } from "./transport/connection.ts";
 import { CliError } from "./errors.ts";
 import type { HomeStore } from "./home-store.ts";
 import { openKeys, sealKeys } from "./key-backup.ts";

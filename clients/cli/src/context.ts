@@ -2,16 +2,16 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Primitives } from "@natter/crypto";
-import type { Connection, Dialer } from "./connection.ts";
+import type { Connection, Dialer } from "./transport/connection.ts";
 import { CliError } from "./errors.ts";
 import type { HomeStore } from "./home-store.ts";
-import type { Link, LinkOptions } from "./link.ts";
+import type { Link, LinkOptions } from "./transport/link.ts";
 import type { Messenger, EdgeApi } from "./messenger.ts";
 import { Printer } from "./output.ts";
 import type { PasswordInput } from "./password.ts";
 import type { ProgressFactory } from "./progress.ts";
 import type { Downloader } from "./receiver.ts";
-import { DEFAULT_SERVER, formatServer, parseServers, type ServerAddress } from "./servers.ts";
+import { DEFAULT_SERVER, formatServer, parseServers, type ServerAddress } from "./transport/servers.ts";
 
 /** Everything the CLI touches outside itself, injected so tests run it in process. */
 export interface CliDeps {
@@ -104,7 +104,7 @@ export class Context {
 
   /** A single connection for login and register (no session to resume yet). */
   async connect(): Promise<Connection> {
-    const { connectAny } = await import("./connection.ts");
+    const { connectAny } = await import("./transport/connection.ts");
     return connectAny(await this.servers(), await this.dialer(), this.deps.random, this.handshakeOptions());
   }
 
@@ -112,7 +112,7 @@ export class Context {
   async link(options: Pick<LinkOptions, "receive" | "persistent" | "onDeliver" | "onStatus" | "onReceiveRefused">): Promise<Link> {
     const home = await this.home();
     if (!(await home.readSession())) throw new CliError("NOT_LOGGED_IN");
-    const [{ Link }, { resumeSession }] = await Promise.all([import("./link.ts"), import("./account.ts")]);
+    const [{ Link }, { resumeSession }] = await Promise.all([import("./transport/link.ts"), import("./account.ts")]);
     const link = new Link({
       ...options,
       ...this.handshakeOptions(),

@@ -9,7 +9,7 @@ import {
   CryptoError, DEFAULT_CHUNK_SIZE, decryptAttachment, encryptAttachment, encryptedSize, fromBase64url, generateAttachmentKey, toBase64url,
   type Primitives,
 } from "@natter/crypto";
-import type { Connection } from "./connection.ts";
+import type { Connection } from "./transport/connection.ts";
 import { CliError } from "./errors.ts";
 import type { SavedFile } from "./output.ts";
 import type { FileRef } from "./payload.ts";

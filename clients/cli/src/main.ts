@@ -21,7 +21,7 @@ const code = await runCli(
     random: Math.random,
     newId: () => v7(),
     // Loaded on first use, so `natter --help` loads no protocol code.
-    dial: async (address, options) => (await import("./dial.ts")).dial(address, options),
+    dial: async (address, options) => (await import("./transport/dial.ts")).dial(address, options),
     primitives: async () => (await import("@natter/crypto")).createPrimitives(),
     interrupt: interrupt.signal,
   },

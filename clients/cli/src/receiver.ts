@@ -1,7 +1,7 @@
 import type { InboxMessage } from "@natter/protocol";
-import type { Connection } from "./connection.ts";
+import type { Connection } from "./transport/connection.ts";
 import { EXIT, exitCodeFor, toCliError } from "./errors.ts";
-import type { Link } from "./link.ts";
+import type { Link } from "./transport/link.ts";
 import type { Messenger, ShownMessage } from "./messenger.ts";
 import type { Printer, SavedFile } from "./output.ts";
 import type { FileRef } from "./payload.ts";

@@ -10,7 +10,7 @@ export { ExpiringCache } from "./expiring-cache.ts";
 export { createPool } from "./pg.ts";
 export { migrate } from "./migrate.ts";
 export { Closers } from "./closers.ts";
-export { call, serve, serveApi, type ApiServer, type Handlers } from "./rpc.ts";
+export { call, serve, serveApi, serviceCall, type ApiServer, type Handlers, type ServiceCall } from "./rpc.ts";
 export { startHealth } from "./health.ts";
 export { Counter, createRegistry, Gauge, Histogram, type Registry } from "./metrics.ts";
 export { runService, type ServiceContext } from "./run-service.ts";

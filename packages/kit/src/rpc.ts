@@ -96,6 +96,29 @@ export async function call<V extends Verb>(
   return parse<V["res"]>(verb.res, reply.data, "INTERNAL");
 }
 
+/** Calls any verb of one service's API; throws its NatterError, or UNAVAILABLE when nobody answers. */
+export type ServiceCall<A extends Record<string, Verb>> = <K extends keyof A & string>(
+  verb: K,
+  req: z.input<A[K]["req"]>,
+) => Promise<z.output<A[K]["res"]>>;
+
+/**
+ * The typed caller of one service: `subject(verb)` names each verb's subject. `before`
+ * runs ahead of every request (an edge waits there for the end of its event-loop turn).
+ */
+export function serviceCall<A extends Record<string, Verb>>(
+  nc: NatsConnection,
+  api: A,
+  subject: (verb: keyof A & string) => string,
+  opts: { before?: () => Promise<void>; timeoutMs?: number } = {},
+): ServiceCall<A> {
+  const { before, ...callOpts } = opts;
+  return async (verb, req) => {
+    if (before) await before();
+    return call(nc, subject(verb), api[verb]!, req, callOpts);
+  };
+}
+
 function decodeReply(data: Uint8Array): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(data));

@@ -1,7 +1,7 @@
 import { Name } from "@natter/protocol";
 import type { Context } from "../context.ts";
 import { CliError } from "../errors.ts";
-import type { Link } from "../link.ts";
+import type { Link } from "../transport/link.ts";
 
 /** `natter block <user>` / `natter unblock <user>`. */
 export async function blockCommand(ctx: Context, user: string, blocking: boolean): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Context } from "../context.ts";
 import { CliError, EXIT, exitCodeFor, toCliError } from "../errors.ts";
-import type { Link } from "../link.ts";
+import type { Link } from "../transport/link.ts";
 import type { Messenger } from "../messenger.ts";
 import { whoIsOnline } from "./who.ts";
 

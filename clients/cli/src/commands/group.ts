@@ -1,7 +1,7 @@
 import type { GroupView } from "@natter/protocol";
 import type { Context } from "../context.ts";
 import { CliError } from "../errors.ts";
-import type { Link } from "../link.ts";
+import type { Link } from "../transport/link.ts";
 import { parseGroupName, type Messenger } from "../messenger.ts";
 import { sendFile } from "./send.ts";
 

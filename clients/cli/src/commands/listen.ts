@@ -1,5 +1,5 @@
 import type { Context } from "../context.ts";
-import type { Link } from "../link.ts";
+import type { Link } from "../transport/link.ts";
 import { Receiver } from "../receiver.ts";
 import { interrupted } from "./receive.ts";
 

@@ -4,7 +4,7 @@ import { fromBase64url } from "@natter/crypto";
 import { Name } from "@natter/protocol";
 import type { Context } from "../context.ts";
 import { CliError, EXIT, exitCodeFor, toCliError } from "../errors.ts";
-import type { Link } from "../link.ts";
+import type { Link } from "../transport/link.ts";
 import type { Messenger } from "../messenger.ts";
 import { formatSize, printable } from "../output.ts";
 import type { AvatarRef, Profile } from "../profile.ts";

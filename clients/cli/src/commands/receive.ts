@@ -1,6 +1,6 @@
 import type { Context } from "../context.ts";
 import { CliError } from "../errors.ts";
-import type { Link } from "../link.ts";
+import type { Link } from "../transport/link.ts";
 import { Receiver } from "../receiver.ts";
 
 /** `natter receive [--wait s]`: shows and acks what waits, then what comes until `s` quiet seconds pass. */

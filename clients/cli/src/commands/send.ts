@@ -1,6 +1,6 @@
 import type { Context } from "../context.ts";
 import { CliError } from "../errors.ts";
-import type { Link } from "../link.ts";
+import type { Link } from "../transport/link.ts";
 import type { Messenger } from "../messenger.ts";
 
 /** `natter send <user> <text...>` or `natter send <user> --file <path>`: one encrypted message or file. */

@@ -2,7 +2,7 @@ import { clearLine, createInterface, cursorTo } from "node:readline";
 import { parseArgs } from "node:util";
 import type { Context } from "../context.ts";
 import { CliError, EXIT, exitCodeFor } from "../errors.ts";
-import type { Link } from "../link.ts";
+import type { Link } from "../transport/link.ts";
 import type { Messenger } from "../messenger.ts";
 import { Receiver } from "../receiver.ts";
 import { blockAction } from "./block.ts";

@@ -1,6 +1,6 @@
 import type { WhoEntry } from "@natter/protocol";
 import type { Context } from "../context.ts";
-import type { Link } from "../link.ts";
+import type { Link } from "../transport/link.ts";
 import { clock, printable } from "../output.ts";
 
 /** `natter who [--last-hour]`: who is online now (or was within the hour), myself and blocks left out. */

@@ -4,9 +4,9 @@ import {
   ClientFrame, FrameReader, NatterError, PROTOCOL_VERSION, decodeBody, encodeFrame, foldName, parse,
   type ClientFrameOf, type ErrorCode, type GroupEvent, type InboxMessage, type PrekeyBundle, type PublicBundle, type ServerFrame, type SignedPrekey,
 } from "@natter/protocol";
-import type { Dialer } from "../connection.ts";
+import type { Dialer } from "../transport/connection.ts";
 import type { EdgeApi } from "../messenger.ts";
-import { formatServer } from "../servers.ts";
+import { formatServer } from "../transport/servers.ts";
 import { duplexPair } from "./duplex-pair.ts";
 
 interface Account {

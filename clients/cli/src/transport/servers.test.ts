@@ -5,7 +5,7 @@ import { backoffDelay } from "./backoff.ts";
 import { connectAny } from "./connection.ts";
 import { tlsFailure } from "./dial.ts";
 import { formatServer, parseServers, rotation } from "./servers.ts";
-import { FakeBackend } from "./testing/fake-edge.ts";
+import { FakeBackend } from "../testing/fake-edge.ts";
 
 describe("server addresses", () => {
   it("parses a comma-separated list, IPv6 in brackets, 7400 by default", () => {

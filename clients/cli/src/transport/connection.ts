@@ -3,7 +3,7 @@ import {
   FrameReader, NatterError, PROTOCOL_VERSION, ServerFrame, decodeBody, encodeFrame, parse, writeFrame,
   type ClientFrame, type ServerFrameOf,
 } from "@natter/protocol";
-import { CliError, EXIT, exitCodeFor } from "./errors.ts";
+import { CliError, EXIT, exitCodeFor } from "../errors.ts";
 import { formatServer, parseServer, rotation, type ServerAddress } from "./servers.ts";
 
 /** How to check a TLS edge: `ca` (PEM) replaces the system's CAs. */

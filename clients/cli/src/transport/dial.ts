@@ -2,7 +2,7 @@ import { connect as tcpConnect, isIP, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
 import type { DialOptions, Dialer } from "./connection.ts";
-import { CliError } from "./errors.ts";
+import { CliError } from "../errors.ts";
 import { formatServer, type ServerAddress } from "./servers.ts";
 
 const CONNECT_TIMEOUT_MS = 3_000;

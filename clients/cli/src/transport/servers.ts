@@ -1,4 +1,4 @@
-import { CliError } from "./errors.ts";
+import { CliError } from "../errors.ts";
 
 export const DEFAULT_SERVER = "127.0.0.1:7400";
 

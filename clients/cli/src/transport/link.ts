@@ -1,7 +1,7 @@
 import type { InboxMessage, ServerFrameOf } from "@natter/protocol";
 import { backoffDelay } from "./backoff.ts";
 import { connectAny, type Connection, type Dialer, type HandshakeOptions, type RequestBody, type ServerFrameType } from "./connection.ts";
-import { CliError, EXIT, exitCodeFor, toCliError } from "./errors.ts";
+import { CliError, EXIT, exitCodeFor, toCliError } from "../errors.ts";
 import type { ServerAddress } from "./servers.ts";
 
 export type LinkStatus = "reconnecting" | "online";
