@@ -14,4 +14,5 @@ export { call, serve, serveApi, serviceCall, type ApiServer, type Handlers, type
 export { startHealth } from "./health.ts";
 export { Counter, createRegistry, Gauge, Histogram, type Registry } from "./metrics.ts";
 export { runService, type ServiceContext } from "./run-service.ts";
+export { systemClock, type Clock, type RunningService, type ServiceDeps } from "./service.ts";
 export { ensureInboxStream, ensureWorkQueue } from "./inbox-stream.ts";
