@@ -8,7 +8,7 @@
 //
 // The output is a secret: keep it out of version control and logs.
 import { parseArgs } from "node:util";
-import { exportJWK, generateKeyPair } from "jose";
+import { register } from "tsx/esm/api";
 
 const { values } = parseArgs({
   options: {
@@ -17,9 +17,11 @@ const { values } = parseArgs({
   },
 });
 
-const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-const kid = `k${new Date().toISOString().slice(0, 10).replaceAll("-", "")}-${crypto.randomUUID().slice(0, 8)}`;
-const keys = [{ ...(await exportJWK(privateKey)), kid, alg: "EdDSA" }];
+// The key is made by auth's own code, which is TypeScript.
+register();
+const { generateSigningKey } = await import("@natter/auth");
+
+const keys = [await generateSigningKey()];
 if (values.add) {
   const old = JSON.parse(values.add);
   if (!Array.isArray(old)) throw new Error("--add takes the current AUTH_JWT_KEYS (a JSON array)");

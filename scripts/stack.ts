@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { resolve } from "node:path";
-import { exportJWK, generateKeyPair } from "jose";
+import { generateSigningKey } from "@natter/auth";
 
 const root = resolve(import.meta.dirname, "..");
 
@@ -21,6 +21,12 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Receives every log line of every service (pino JSON). */
   onLog?: (service: string, line: string) => void;
+  /**
+   * Runs each service in a process group of its own, so that a terminal's Ctrl-C reaches
+   * only the launcher, which then stops each service once (`stop`). A launcher that sets
+   * this must stop the stack however it ends, or the services outlive it.
+   */
+  detached?: boolean;
 }
 
 export interface ServiceProcess {
@@ -47,10 +53,9 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** A fresh AUTH_JWT_KEYS: one signing key made by auth's `generateSigningKey`. */
 export async function generateJwtKeys(): Promise<string> {
-  const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-  const jwk = await exportJWK(privateKey);
-  return JSON.stringify([{ ...jwk, kid: `k${Date.now().toString(36)}`, alg: "EdDSA" }]);
+  return JSON.stringify([await generateSigningKey()]);
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -63,15 +68,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   const started: ServiceProcess[] = [];
   try {
-    const auth = await launch("auth", "services/auth/src/main.ts", { ...common, AUTH_JWT_KEYS: jwtKeys }, options.onLog);
+    const auth = await launch("auth", "services/auth/src/main.ts", { ...common, AUTH_JWT_KEYS: jwtKeys }, options);
     started.push(auth);
-    const group = await launch("group", "services/group/src/main.ts", common, options.onLog);
+    const group = await launch("group", "services/group/src/main.ts", common, options);
     started.push(group);
-    const presence = await launch("presence", "services/presence/src/main.ts", common, options.onLog);
+    const presence = await launch("presence", "services/presence/src/main.ts", common, options);
     started.push(presence);
     const edges: EdgeProcess[] = [];
     const startEdge = async (i: number, port: number) => {
-      const edge = await launchEdge(i, port, common, options.onLog);
+      const edge = await launchEdge(i, port, common, options);
       edges[i] = edge;
       started.push(edge);
       return edge;
@@ -92,27 +97,30 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 }
 
-async function launchEdge(i: number, port: number, env: Record<string, string>, onLog?: StackOptions["onLog"]): Promise<EdgeProcess> {
+async function launchEdge(i: number, port: number, env: Record<string, string>, options: LaunchOptions): Promise<EdgeProcess> {
   let listening: number | undefined;
-  const service = await launch(`edge-${i + 1}`, "services/edge/src/main.ts", { ...env, EDGE_PORT: String(port) }, onLog, (line) => {
+  const service = await launch(`edge-${i + 1}`, "services/edge/src/main.ts", { ...env, EDGE_PORT: String(port) }, options, (line) => {
     if (line.includes('"edge listening"')) listening = (JSON.parse(line) as { port: number }).port;
   });
   if (listening === undefined) throw new Error(`edge-${i + 1} did not say which port it listens on`);
   return { ...service, port: listening, address: `127.0.0.1:${listening}` };
 }
 
+type LaunchOptions = Pick<StackOptions, "onLog" | "detached">;
+
 /** Spawns a service and waits for its "started" log line (or its death). */
 function launch(
   name: string,
   entry: string,
   env: Record<string, string>,
-  onLog?: StackOptions["onLog"],
+  { onLog, detached = false }: LaunchOptions,
   watch?: (line: string) => void,
 ): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", resolve(root, entry)], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached,
   });
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
   const stderr: string[] = [];

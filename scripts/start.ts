@@ -40,7 +40,8 @@ async function resolveNats(): Promise<string> {
   }
   const port = 4322;
   mkdirSync(resolve(dev, "nats"), { recursive: true });
-  const server: ChildProcess = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", resolve(dev, "nats")], { stdio: "ignore" });
+  // Detached like the services, so that it outlives a Ctrl-C until they have drained.
+  const server: ChildProcess = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", resolve(dev, "nats")], { stdio: "ignore", detached: true });
   cleanups.push(() => { server.kill("SIGTERM"); });
   await waitFor(port, "nats-server");
   console.log(`started a local nats-server on 127.0.0.1:${port}`);
@@ -106,24 +107,46 @@ async function shutdown(code: number): Promise<never> {
   process.exit(code);
 }
 
+let stopping = false;
+/** Stops whatever has been started, once. */
+function stop(code: number): void {
+  if (stopping) return;
+  stopping = true;
+  void shutdown(code);
+}
+
+// The services run in process groups of their own (`detached` below): a Ctrl-C reaches
+// only this launcher, which stops each service once, instead of every service getting the
+// terminal's SIGINT and then the launcher's SIGTERM on top of it. So this launcher stops
+// them however it ends.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    if (!stopping) console.log("stopping natter…");
+    stop(0);
+  });
+}
+
 try {
   const natsUrl = await resolveNats();
   const databaseUrl = await resolvePostgres();
-  const stack = await startStack({
-    natsUrl, databaseUrl, namespace: process.env["NATTER_NAMESPACE"] ?? "natter", edgePorts, jwtKeys: await jwtKeys(), onLog: show,
+  const starting = startStack({
+    natsUrl, databaseUrl, namespace: process.env["NATTER_NAMESPACE"] ?? "natter", edgePorts, jwtKeys: await jwtKeys(), onLog: show, detached: true,
   });
-  cleanups.push(() => stack.stop());
-  console.log(`natter is up: ${stack.servers}`);
-  let stopping = false;
-  const stop = () => { if (!stopping) { stopping = true; console.log("stopping natter…"); void shutdown(0); } };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  for (const service of [stack.auth, stack.group, stack.presence, ...stack.edges]) {
+  // Stopping while the services start waits for them to be up, then stops them.
+  cleanups.push(async () => (await starting).stop());
+  const stack = await starting;
+  const services = [stack.auth, stack.group, stack.presence, ...stack.edges];
+  process.on("exit", () => services.forEach((service) => service.child.kill("SIGTERM")));
+  if (!stopping) console.log(`natter is up: ${stack.servers}`);
+  for (const service of services) {
     void service.exited.then((code) => {
-      if (!stopping) { console.error(`${service.name} stopped unexpectedly (exit ${code}); stopping natter`); stopping = true; void shutdown(1); }
+      if (!stopping) {
+        console.error(`${service.name} stopped unexpectedly (exit ${code}); stopping natter`);
+        stop(1);
+      }
     });
   }
 } catch (error) {
-  console.error(`natter could not start: ${error instanceof Error ? error.message : String(error)}`);
-  await shutdown(1);
+  if (!stopping) console.error(`natter could not start: ${error instanceof Error ? error.message : String(error)}`);
+  stop(1);
 }

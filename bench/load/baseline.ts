@@ -6,8 +6,7 @@
 import { StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Objm } from "@nats-io/obj";
-import { ensureInboxStream } from "@natter/kit";
-import { DEVICE_PULL, deviceConsumerConfig } from "@natter/edge";
+import { copyMsgId, DEVICE_PULL, deviceConsumerConfig, ensureInboxStream } from "@natter/kit";
 import { decodeBody, encodeRecord, names, type Names } from "@natter/protocol";
 import type { Link } from "./traffic.ts";
 
@@ -65,7 +64,7 @@ export class JetStreamSide {
       recipients: members.length,
       send: async (id, body) => {
         const record = this.record(id, from, body);
-        await Promise.all(members.map((to) => this.js.publish(this.n.inbox(to), record, { msgID: `${id}:${to}` })));
+        await Promise.all(members.map((to) => this.js.publish(this.n.inbox(to), record, { msgID: copyMsgId(id, to) })));
       },
     };
   }

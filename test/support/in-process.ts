@@ -7,13 +7,13 @@ import { testServices, type TestServices } from "@natter/kit/testing";
 import { loadAuthConfig, startAuth } from "@natter/auth";
 import { GroupEnv, startGroup } from "@natter/group";
 import { loadPresenceConfig, startPresence } from "@natter/presence";
-import { EdgeEnv, startEdge, type Edge } from "@natter/edge";
+import { EdgeEnv, startEdge, type RunningEdge } from "@natter/edge";
 import { generateJwtKeys } from "../../scripts/stack.ts";
 import { RawClient } from "./raw-client.ts";
 
 export interface Servers {
   services: TestServices;
-  edges: Edge[];
+  edges: RunningEdge[];
   address(i?: number): string;
   stop(): Promise<void>;
 }
@@ -28,13 +28,13 @@ export async function startServers(options: { edges?: number; env?: Record<strin
       ...common, NODE_ENV: "test", AUTH_BCRYPT_COST: "4", AUTH_JWT_KEYS: await generateJwtKeys(), AUTH_LOCK_SECONDS: "60", ...options.env,
     }), { logger });
     closers.push(() => auth.close());
-    const group = await startGroup(loadConfig(GroupEnv, common), logger);
+    const group = await startGroup(loadConfig(GroupEnv, common), { logger });
     closers.push(() => group.close());
     const presence = await startPresence(loadPresenceConfig({ ...common, PRESENCE_WARMUP_MS: "100" }), { logger });
     closers.push(() => presence.close());
-    const edges: Edge[] = [];
+    const edges: RunningEdge[] = [];
     for (let i = 0; i < (options.edges ?? 1); i++) {
-      const edge = await startEdge(loadConfig(EdgeEnv, { ...common, EDGE_PORT: "0", EDGE_DRAIN_MS: "100", ...options.env }), logger);
+      const edge = await startEdge(loadConfig(EdgeEnv, { ...common, EDGE_PORT: "0", EDGE_DRAIN_MS: "100", ...options.env }), { logger });
       edges.push(edge);
       closers.push(() => edge.close());
     }

@@ -9,10 +9,10 @@ import {
   CryptoError, DEFAULT_CHUNK_SIZE, decryptAttachment, encryptAttachment, encryptedSize, fromBase64url, generateAttachmentKey, toBase64url,
   type Primitives,
 } from "@natter/crypto";
+import type { FileRef } from "@natter/protocol";
 import type { Connection } from "./transport/connection.ts";
 import { CliError } from "./errors.ts";
 import type { SavedFile } from "./output.ts";
-import type { FileRef } from "./payload.ts";
 import type { ProgressFactory } from "./progress.ts";
 
 /** The largest file natter sends, in plaintext bytes (the server may allow less). */

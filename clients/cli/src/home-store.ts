@@ -1,3 +1,5 @@
+// The schemas of every file of the home and the one class that reads and writes them, in one
+// file so that the home's layout can be read in one place.
 import { randomBytes } from "node:crypto";
 import { appendFile, chmod, mkdir, open, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -5,6 +7,7 @@ import lockfile from "proper-lockfile";
 import { z } from "zod";
 import { parse } from "@natter/protocol";
 import { CliError } from "./errors.ts";
+import { LockedHome } from "./locked-home.ts";
 
 const Uuid = z.uuid();
 
@@ -115,8 +118,11 @@ export class HomeStore {
     return new HomeStore(dir, options);
   }
 
-  /** Runs `fn` holding this home's lock (in this process and across processes). */
-  async withLock<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` holding this home's lock (in this process and across processes), with a view
+   * of the home that reads each file at most once while the lock is held.
+   */
+  async withLock<T>(fn: (home: LockedHome) => Promise<T>): Promise<T> {
     const previous = this.chain;
     let done!: () => void;
     this.chain = new Promise((resolve) => (done = resolve));
@@ -136,11 +142,13 @@ export class HomeStore {
       } catch (cause) {
         throw new CliError("HOME_LOCKED", undefined, { cause });
       }
+      const locked = new LockedHome(this);
       try {
-        const result = await fn();
+        const result = await fn(locked);
         if (compromised) throw new CliError("HOME_LOCKED");
         return result;
       } finally {
+        locked.release();
         await release().catch(() => undefined);
       }
     } finally {
@@ -150,6 +158,13 @@ export class HomeStore {
 
   readAccount(): Promise<AccountFile | undefined> {
     return this.readJson(FILES.account, AccountFile);
+  }
+
+  /** The account, or NOT_LOGGED_IN when this home has none. */
+  async loggedIn(): Promise<AccountFile> {
+    const account = await this.readAccount();
+    if (!account) throw new CliError("NOT_LOGGED_IN");
+    return account;
   }
 
   writeAccount(account: AccountFile): Promise<void> {

@@ -1,5 +1,5 @@
 import { CryptoError, DeviceIdentity, fromBase64url, openBackup, sealBackup, toBase64url, type Primitives } from "@natter/crypto";
-import { ProfileKey } from "./payload.ts";
+import { ProfileKey } from "@natter/protocol";
 
 /** What a key backup restores: the device's private keys and, since profiles, the profile key. */
 export interface BackedUpKeys {

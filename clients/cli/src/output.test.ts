@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { NatterError } from "@natter/protocol";
 import { CliError } from "./errors.ts";
-import type { ShownMessage } from "./messenger.ts";
+import type { ShownMessage } from "./messaging/incoming.ts";
 import { Printer, clock, printable } from "./output.ts";
 
 function printer(json: boolean): { p: Printer; out: string[]; err: string[] } {

@@ -1,5 +1,6 @@
 import { describeError } from "./errors.ts";
-import type { Notice, ShownEvent, ShownMessage } from "./messenger.ts";
+import type { ShownEvent, ShownMessage } from "./messaging/incoming.ts";
+import type { Notice } from "./messaging/notice.ts";
 
 /** Where a received file was saved. */
 export interface SavedFile {

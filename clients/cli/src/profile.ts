@@ -1,10 +1,9 @@
 import { open } from "node:fs/promises";
 import { z } from "zod";
 import { openProfile, sealProfile, type Primitives } from "@natter/crypto";
-import { MAX_PROFILE_BLOB, parse } from "@natter/protocol";
+import { FileRef, MAX_PROFILE_BLOB, parse } from "@natter/protocol";
 import { CliError } from "./errors.ts";
 import { localFile, MAX_FILE_SIZE, type LocalFile } from "./files.ts";
-import { FileRef } from "./payload.ts";
 
 /** The largest avatar, in bytes. */
 export const MAX_AVATAR_SIZE = 5 * 1024 * 1024;

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
-import type { CliDeps, Context, GlobalOptions } from "./context.ts";
+import type { CliDeps, GlobalOptions } from "./context.ts";
+import type { Invocation } from "./invocation.ts";
 import { EXIT } from "./exit-codes.ts";
 
 export type { CliDeps } from "./context.ts";
@@ -11,9 +12,9 @@ export type { CliDeps } from "./context.ts";
  */
 export function createProgram(deps: CliDeps): Command {
   const program = new Command("natter");
-  const ctx = async (cmd: Command): Promise<Context> => {
-    const { Context } = await import("./context.ts");
-    return new Context(deps, cmd.optsWithGlobals<GlobalOptions>());
+  const ctx = async (cmd: Command): Promise<Invocation> => {
+    const { Invocation } = await import("./invocation.ts");
+    return new Invocation(deps, cmd.optsWithGlobals<GlobalOptions>());
   };
 
   program
@@ -245,8 +246,8 @@ export async function runCli(deps: CliDeps, argv: readonly string[]): Promise<nu
     if (err instanceof CommanderError && ["commander.helpDisplayed", "commander.version"].includes(err.code)) return EXIT.OK;
     // Help shown because a command was incomplete (`natter group`): a usage error.
     if (err instanceof CommanderError && err.code === "commander.help") return err.exitCode === 0 ? EXIT.OK : EXIT.REFUSED;
-    const [{ Context }, { CliError, exitCodeFor, toCliError }] = await Promise.all([import("./context.ts"), import("./errors.ts")]);
-    const printer = new Context(deps, { json: argv.includes("--json") }).printer;
+    const [{ Invocation }, { CliError, exitCodeFor, toCliError }] = await Promise.all([import("./invocation.ts"), import("./errors.ts")]);
+    const printer = new Invocation(deps, { json: argv.includes("--json") }).printer;
     const e = err instanceof CommanderError ? new CliError("USAGE", err.message.replace(/^error: /, "")) : toCliError(err);
     printer.error(e);
     return err instanceof CommanderError ? EXIT.REFUSED : exitCodeFor(e.code);

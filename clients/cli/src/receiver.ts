@@ -1,10 +1,10 @@
-import type { InboxMessage } from "@natter/protocol";
+import type { FileRef, InboxMessage } from "@natter/protocol";
 import type { Connection } from "./transport/connection.ts";
 import { EXIT, exitCodeFor, toCliError } from "./errors.ts";
 import type { Link } from "./transport/link.ts";
-import type { Messenger, ShownMessage } from "./messenger.ts";
+import type { ShownMessage } from "./messaging/incoming.ts";
+import type { Messenger } from "./messaging/messenger.ts";
 import type { Printer, SavedFile } from "./output.ts";
-import type { FileRef } from "./payload.ts";
 
 /** Fetches, checks and saves a received file (files.ts `downloadFile` over the link). */
 export type Downloader = (ref: FileRef) => Promise<SavedFile>;

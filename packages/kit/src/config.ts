@@ -2,6 +2,8 @@ import { z } from "zod";
 import { NAMESPACE_PATTERN } from "@natter/protocol";
 
 const LogLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+/** A pino level name, as LOG_LEVEL takes it. */
+export type LogLevel = z.output<typeof LogLevel>;
 
 /**
  * Environment entries every service shares. Spread the ones a service uses into its own

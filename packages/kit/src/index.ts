@@ -2,7 +2,7 @@
  * @natter/kit: what every natter service needs to run — configuration, logging, NATS and
  * Postgres connections, migrations, request/reply, health endpoints and shutdown.
  */
-export { CommonEnv, ConfigError, loadConfig, redactConfig } from "./config.ts";
+export { CommonEnv, ConfigError, loadConfig, redactConfig, type LogLevel } from "./config.ts";
 export { createLogger, type Logger } from "./logger.ts";
 export { connectNats, type NatsConnection, type Subscription } from "./nats.ts";
 export { followAnnouncements, type Announcements } from "./announcements.ts";
@@ -13,6 +13,7 @@ export { Closers } from "./closers.ts";
 export { call, serve, serveApi, serviceCall, type ApiServer, type Handlers, type ServiceCall } from "./rpc.ts";
 export { startHealth } from "./health.ts";
 export { Counter, createRegistry, Gauge, Histogram, type Registry } from "./metrics.ts";
-export { runService, type ServiceContext } from "./run-service.ts";
+export { runService, type ServiceDefinition, type ServiceEnv } from "./run-service.ts";
 export { systemClock, type Clock, type RunningService, type ServiceDeps } from "./service.ts";
-export { ensureInboxStream, ensureWorkQueue } from "./inbox-stream.ts";
+export { copyMsgId, DEVICE_PULL, deviceConsumerConfig, ensureInboxStream, InboxWriter, publishWithRetry } from "./inbox.ts";
+export { ensureWorkQueue } from "./work-queue.ts";

@@ -1,53 +1,61 @@
-import { ConfigError } from "./config.ts";
+import type { z } from "zod";
+import { Closers } from "./closers.ts";
+import { ConfigError, loadConfig, redactConfig, type LogLevel } from "./config.ts";
+import { startHealth } from "./health.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { createRegistry } from "./metrics.ts";
+import type { RunningService, ServiceDeps } from "./service.ts";
 
-const LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+const DEFAULT_DRAIN_MS = 10_000;
 
-export interface ServiceContext {
-  logger: Logger;
-  /** Registers a shutdown step; steps run in reverse order of registration. */
-  onShutdown(fn: () => Promise<void> | void): void;
+/** A service's environment schema: a zod object with (at least) CommonEnv's LOG_LEVEL. */
+export type ServiceEnv = z.ZodObject<{ LOG_LEVEL: z.ZodType<LogLevel> }>;
+
+/** What `runService` needs to know to run one service as a process. */
+export interface ServiceDefinition<S extends ServiceEnv, R extends RunningService> {
+  /** Names the service in its logs, its metrics and its stderr line. */
+  readonly name: string;
+  /** Its environment, parsed once from `process.env`. */
+  readonly env: S;
+  /** Configuration entries never to print. */
+  readonly secrets?: readonly string[];
+  /** The port of /healthz, /readyz and /metrics; 0 serves none. */
+  healthPort(config: Readonly<z.output<S>>): number;
+  /** How long closing may take after SIGTERM or SIGINT before the process exits anyway (default 10 s). */
+  drainMs?(config: Readonly<z.output<S>>): number;
+  /** The service's `startX(config, deps)`. */
+  start(config: Readonly<z.output<S>>, deps: ServiceDeps): Promise<R>;
 }
 
 /**
- * Runs a service's `main`. On SIGTERM or SIGINT the shutdown steps run in reverse order,
- * bounded by `drainMs` (default 10 s), then the process exits 0. A failing `main` (such
- * as a ConfigError) prints one line to stderr and exits 1; so does an unhandled error.
+ * Runs a service as a process: parses its environment once (a bad one prints one line
+ * naming every problem to stderr and exits 1), logs the configuration with secrets
+ * redacted at the configured LOG_LEVEL, makes its metrics registry, starts it, and serves
+ * its health endpoints (ready while `isReady()`) when its health port is set. A start that
+ * fails prints one line to stderr and exits 1; so does an unhandled error.
+ *
+ * On SIGTERM or SIGINT the health server and then the service close, bounded by the drain
+ * time, and the process exits 0; a second signal exits 1 at once.
  */
-export function runService(
-  name: string,
-  main: (ctx: ServiceContext) => Promise<void>,
-  opts: { drainMs?: number } = {},
-): void {
-  const envLevel = process.env["LOG_LEVEL"];
-  const logger = createLogger(name, envLevel && LEVELS.has(envLevel) ? envLevel : "info");
-  const drainMs = opts.drainMs ?? 10_000;
-  const steps: Array<() => Promise<void> | void> = [];
+export function runService<S extends ServiceEnv, R extends RunningService>(service: ServiceDefinition<S, R>): void {
+  let config: Readonly<z.output<S>>;
+  try {
+    config = loadConfig(service.env);
+  } catch (err) {
+    report(service.name, err);
+    process.exit(1);
+  }
+  const logger = createLogger(service.name, config.LOG_LEVEL);
+  const drainMs = service.drainMs?.(config) ?? DEFAULT_DRAIN_MS;
+  const closers = new Closers(logger);
   let stopping: Promise<void> | undefined;
 
-  const runSteps = async (): Promise<void> => {
-    for (const step of steps.splice(0).reverse()) {
-      try {
-        await step();
-      } catch (err) {
-        logger.warn({ err }, "shutdown step failed");
-      }
-    }
-  };
-
-  const stop = (exitCode: number, reason: string): Promise<void> => {
-    stopping ??= (async () => {
-      logger.info({ reason }, "shutting down");
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), drainMs);
-      });
-      const outcome = await Promise.race([runSteps().then(() => "done" as const), timeout]);
-      clearTimeout(timer);
-      if (outcome === "timeout") logger.warn({ drainMs }, "shutdown did not finish in time");
-      process.exit(exitCode);
-    })();
-    return stopping;
+  const closeAll = async (): Promise<"done" | "timeout"> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), drainMs)));
+    const outcome = await Promise.race([closers.close().then(() => "done" as const), timeout]);
+    clearTimeout(timer);
+    return outcome;
   };
 
   const onSignal = (signal: NodeJS.Signals) => {
@@ -55,7 +63,11 @@ export function runService(
       logger.warn({ signal }, "second signal: exiting now");
       process.exit(1);
     }
-    void stop(0, signal);
+    stopping = (async () => {
+      logger.info({ reason: signal }, "shutting down");
+      if ((await closeAll()) === "timeout") logger.warn({ drainMs }, "shutdown did not finish in time");
+      process.exit(0);
+    })();
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
@@ -68,16 +80,36 @@ export function runService(
     process.exit(1);
   });
 
-  main({ logger, onShutdown: (fn) => void steps.push(fn) }).then(
+  start(service, config, logger, closers).then(
     () => logger.info("started"),
-    async (err: unknown) => {
-      const why = err instanceof ConfigError
-        ? err.message
-        : `failed to start: ${err instanceof Error ? err.message : String(err)}`;
-      process.stderr.write(`${name}: ${why}\n`);
-      if (!(err instanceof ConfigError)) logger.debug({ err }, "start failure");
-      await Promise.race([runSteps(), new Promise((resolve) => setTimeout(resolve, drainMs))]);
-      process.exit(1);
+    (err: unknown) => {
+      report(service.name, err);
+      logger.debug({ err }, "start failure");
+      stopping ??= closeAll().then(() => process.exit(1));
     },
   );
+}
+
+/** Starts the service and then its health server, each closed by `closers` in reverse. */
+async function start<S extends ServiceEnv, R extends RunningService>(
+  service: ServiceDefinition<S, R>,
+  config: Readonly<z.output<S>>,
+  logger: Logger,
+  closers: Closers,
+): Promise<void> {
+  logger.info({ config: redactConfig(config, service.secrets ?? []) }, "starting");
+  const metrics = createRegistry(service.name);
+  const running = await service.start(config, { logger, metrics });
+  closers.push(() => running.close());
+  const port = service.healthPort(config);
+  if (port > 0) {
+    const health = await startHealth({ port, logger, metrics, ready: async () => running.isReady() });
+    closers.push(() => health.close());
+  }
+}
+
+/** Why the service could not start, in one line to stderr (a ConfigError names every bad variable, never a value). */
+function report(name: string, err: unknown): void {
+  const why = err instanceof ConfigError ? err.message : `failed to start: ${err instanceof Error ? err.message : String(err)}`;
+  process.stderr.write(`${name}: ${why}\n`);
 }

@@ -21,8 +21,11 @@ export interface ServiceDeps {
 
 /** What every `startX` returns. */
 export interface RunningService {
-  /** True while the service can do its work (its connections are up and it is not draining). */
-  isReady(): boolean;
+  /**
+   * True while the service can do its work (its connections are up and it is not draining);
+   * a service that needs Postgres asks it, hence the promise.
+   */
+  isReady(): boolean | Promise<boolean>;
   /** Stops taking work, lets what is in flight finish, and closes connections. */
   close(): Promise<void>;
 }

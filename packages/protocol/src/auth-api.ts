@@ -60,3 +60,4 @@ export const AuthApi = {
 } as const;
 
 export type AuthApi = typeof AuthApi;
+export type AuthVerb = keyof AuthApi;

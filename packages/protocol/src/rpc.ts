@@ -11,6 +11,12 @@ export function verb<Req extends z.ZodType, Res extends z.ZodType>(req: Req, res
   return { req, res };
 }
 
+/** What a handler of verb `K` of the API `A` is given: the request as its schema parsed it (defaults filled in). */
+export type VerbRequest<A extends Record<string, Verb>, K extends keyof A> = z.output<A[K]["req"]>;
+
+/** What a handler of verb `K` of the API `A` answers, before the verb's result schema checks it. */
+export type VerbResult<A extends Record<string, Verb>, K extends keyof A> = z.input<A[K]["res"]>;
+
 const codes = Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]];
 
 /** Every service reply is one of these, JSON-encoded. */

@@ -1,17 +1,14 @@
+import type { AuthVerb } from "./auth-api.ts";
 import type { GroupVerb } from "./group-api.ts";
 import type { PresenceVerb } from "./presence-api.ts";
+
+/** What a namespace may be: it starts every NATS subject, stream and bucket name. */
+export const NAMESPACE_PATTERN = /^[a-z0-9_-]{1,32}$/;
 
 /**
  * Every NATS name natter uses, built from one namespace so that test runs and tenants
  * can share one NATS. Subjects carry ids, never usernames or other client text.
  */
-export const NAMESPACE_PATTERN = /^[a-z0-9_-]{1,32}$/;
-
-export type AuthVerb =
-  | "register" | "login" | "refresh" | "logout" | "session"
-  | "keys" | "user" | "claim" | "bundle" | "prekeys" | "backup"
-  | "block" | "unblock" | "blocks" | "profile" | "profileOf";
-
 export function names(namespace: string) {
   if (!NAMESPACE_PATTERN.test(namespace)) throw new Error(`invalid namespace ${JSON.stringify(namespace)}`);
   const ns = namespace;

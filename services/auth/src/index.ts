@@ -3,7 +3,7 @@
  * blocks and encrypted profiles.
  * `startAuth` runs the service in process (tests, launchers); `src/main.ts` is its entry point.
  */
-export { startAuth, type AuthDepsOverride, type RunningAuth } from "./start-auth.ts";
+export { startAuth, type RunningAuth } from "./start-auth.ts";
 export { AuthEnv, AUTH_SECRETS, loadAuthConfig, type AuthConfig } from "./config.ts";
 export { generateSigningKey, AUDIENCE, ISSUER, type SigningJwk } from "./adapters/crypto/jwt-issuer.ts";
 export { AuthService, type AuthDeps, type AuthSettings } from "./domain/auth-service.ts";
@@ -17,5 +17,4 @@ export type { NewSession, SessionStore } from "./domain/session-store.ts";
 export type { PasswordHasher } from "./domain/password-hasher.ts";
 export type { AccessClaims, TokenIssuer } from "./domain/token-issuer.ts";
 export type { Secrets } from "./domain/secrets.ts";
-export { systemClock, type Clock } from "./domain/clock.ts";
 export { DEFAULT_LOGIN_POLICY, type LoginPolicy } from "./domain/login-policy.ts";

@@ -1,10 +1,4 @@
-import { createRegistry, redactConfig, runService } from "@natter/kit";
-import { AUTH_SECRETS, loadAuthConfig } from "./config.ts";
-import { startAuth } from "./start-auth.ts";
+import { runService } from "@natter/kit";
+import { AUTH_SECRETS, AuthEnv, startAuth } from "./index.ts";
 
-runService("auth", async ({ logger, onShutdown }) => {
-  const config = loadAuthConfig();
-  logger.info({ config: redactConfig(config, AUTH_SECRETS) }, "starting");
-  const auth = await startAuth(config, { logger, metrics: createRegistry("auth") });
-  onShutdown(() => auth.close());
-});
+runService({ name: "auth", env: AuthEnv, secrets: AUTH_SECRETS, healthPort: (config) => config.AUTH_HEALTH_PORT, start: startAuth });

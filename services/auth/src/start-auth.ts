@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { Closers, connectNats, createLogger, createPool, migrate, startHealth, type Logger, type Registry } from "@natter/kit";
+import { Closers, connectNats, createPool, migrate, systemClock, type RunningService, type ServiceDeps } from "@natter/kit";
 import { names, type BlockEvent, type SessionEnded } from "@natter/protocol";
 import type { AuthConfig } from "./config.ts";
 import { PgAccountStore } from "./adapters/pg/account-store.ts";
@@ -13,30 +13,18 @@ import { nodeSecrets } from "./adapters/crypto/node-secrets.ts";
 import { NatsEventPublisher } from "./adapters/nats/nats-event-publisher.ts";
 import { serveAuth } from "./adapters/nats/serve-auth.ts";
 import { AuthService } from "./domain/auth-service.ts";
-import { systemClock, type Clock } from "./domain/clock.ts";
 import { DEFAULT_LOGIN_POLICY } from "./domain/login-policy.ts";
 import { PrivacyService } from "./domain/privacy-service.ts";
 
 const MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
 const PRUNE_EVERY_MS = 5 * 60_000;
 
-export interface AuthDepsOverride {
-  logger?: Logger;
-  /** Prometheus registry for the service's metrics, served at /metrics on the health port. */
-  metrics?: Registry;
-  clock?: Clock;
-}
-
-export interface RunningAuth {
-  /** The health server's port when AUTH_HEALTH_PORT is set. */
-  healthPort: number | undefined;
-  /** Stops taking requests, lets those in flight finish, and closes connections. */
-  close(): Promise<void>;
-}
+/** The auth service running in this process; ready while NATS is up and Postgres answers. */
+export interface RunningAuth extends RunningService {}
 
 /** Starts the auth service in this process: migrates, connects and serves every verb. */
-export async function startAuth(config: Readonly<AuthConfig>, deps: AuthDepsOverride = {}): Promise<RunningAuth> {
-  const logger = deps.logger ?? createLogger("auth", config.LOG_LEVEL);
+export async function startAuth(config: Readonly<AuthConfig>, deps: ServiceDeps): Promise<RunningAuth> {
+  const { logger } = deps;
   const clock = deps.clock ?? systemClock;
   const closers = new Closers(logger);
   const close = () => closers.close();
@@ -90,22 +78,12 @@ export async function startAuth(config: Readonly<AuthConfig>, deps: AuthDepsOver
     closers.push(() => server.drain());
     await nc.flush();
 
-    let healthPort: number | undefined;
-    if (config.AUTH_HEALTH_PORT > 0) {
-      const health = await startHealth({
-        port: config.AUTH_HEALTH_PORT,
-        logger,
-        ...(deps.metrics ? { metrics: deps.metrics } : {}),
-        ready: async () => {
-          if (nc.isClosed() || nc.isDraining()) return false;
-          await pool.query("SELECT 1");
-          return true;
-        },
-      });
-      healthPort = health.port;
-      closers.push(() => health.close());
-    }
-    return { healthPort, close };
+    const isReady = async () => {
+      if (nc.isClosed() || nc.isDraining()) return false;
+      await pool.query("SELECT 1");
+      return true;
+    };
+    return { isReady, close };
   } catch (err) {
     await close();
     throw err;

@@ -1,3 +1,7 @@
-export { startEdge, type Edge } from "./edge.ts";
+/**
+ * @natter/edge: client connections — framing, sessions, delivery from JetStream, files
+ * and redirects. `startEdge` runs an edge in process (tests, launchers); `src/main.ts` is
+ * its entry point.
+ */
+export { startEdge, type RunningEdge } from "./edge.ts";
 export { EdgeEnv, type EdgeConfig } from "./config.ts";
-export { DEVICE_PULL, deviceConsumerConfig } from "./adapters/nats/inbox.ts";

@@ -19,8 +19,9 @@ export interface ListenOptions {
 /** The client-facing TCP (or TLS) listener of an edge. */
 export async function listen(options: ListenOptions, ctx: EdgeContext): Promise<Listener> {
   const connections = new Set<ClientConnection>();
+  const forget = (connection: ClientConnection) => connections.delete(connection);
   const accept = (socket: Socket) => {
-    connections.add(new ClientConnection(socket, ctx, (c) => connections.delete(c)));
+    connections.add(new ClientConnection(socket, ctx, forget));
   };
   const server: Server = options.tls ? createTlsServer({ ...options.tls, minVersion: "TLSv1.2" }, accept) : createTcpServer(accept);
   server.on("error", (error) => ctx.logger.error({ err: error.message }, "listener error"));

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { Closers, connectNats, createPool, ensureInboxStream, Histogram, migrate, type Logger, type Registry } from "@natter/kit";
+import { Closers, connectNats, createPool, ensureInboxStream, Histogram, migrate, systemClock, type RunningService, type ServiceDeps } from "@natter/kit";
 import { names } from "@natter/protocol";
 import { AuthUserDirectory } from "./adapters/nats/auth-directory.ts";
 import { startFanoutConsumer } from "./adapters/nats/fanout-consumer.ts";
@@ -12,7 +12,6 @@ import { PgGroupStore } from "./adapters/pg/group-store.ts";
 import { CachedGroupStore } from "./adapters/nats/cached-group-store.ts";
 import { OutboxRelay } from "./adapters/pg/outbox-relay.ts";
 import type { GroupConfig } from "./config.ts";
-import { systemClock } from "./domain/clock.ts";
 import { GroupFanout } from "./domain/fanout.ts";
 import { GroupService } from "./domain/group-service.ts";
 
@@ -20,22 +19,23 @@ const MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
 /** How often membership events that a failed publish left behind are tried again. */
 const OUTBOX_INTERVAL_MS = 5000;
 
-export interface RunningGroup {
-  isReady(): boolean;
-  /** Stops taking requests and group messages, finishes those in hand, then closes NATS and Postgres. */
-  close(): Promise<void>;
-}
+/**
+ * The group service running in this process: ready while NATS is up; closing stops taking
+ * requests and group messages, finishes those in hand, then closes NATS and Postgres.
+ */
+export interface RunningGroup extends RunningService {}
 
 /**
  * Starts the group service in this process: migrates schema `grp`, makes sure the INBOX
  * and GROUPS streams exist, serves the GroupApi verbs and fans group messages out.
  */
-export async function startGroup(config: Readonly<GroupConfig>, logger: Logger, registry?: Registry): Promise<RunningGroup> {
+export async function startGroup(config: Readonly<GroupConfig>, deps: ServiceDeps): Promise<RunningGroup> {
+  const { logger, metrics } = deps;
   const lag = new Histogram({
     name: "natter_group_fanout_lag_seconds",
     help: "Time from a group message's acceptance to its copies being in every member's inbox",
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
-    registers: registry ? [registry] : [],
+    registers: metrics ? [metrics] : [],
   });
   const n = names(config.NATTER_NAMESPACE);
   const closers = new Closers(logger);
@@ -63,7 +63,7 @@ export async function startGroup(config: Readonly<GroupConfig>, logger: Logger, 
     const fanout = await startFanoutConsumer({ js, jsm, n, fanout: new GroupFanout({ store, inbox }), logger, onFannedOut: (seconds) => lag.observe(seconds) });
     closers.push(() => fanout.stop());
 
-    const service = new GroupService({ store, users: new AuthUserDirectory(nc, n), relay, clock: systemClock, newId: randomUUID });
+    const service = new GroupService({ store, users: new AuthUserDirectory(nc, n), relay, clock: deps.clock ?? systemClock, newId: randomUUID });
     const server = serveGroup(nc, config.NATTER_NAMESPACE, service, logger);
     // Runs first on close: requests in flight get answers while NATS and Postgres are up.
     closers.push(() => server.drain());

@@ -1,7 +1,7 @@
-import { NatterError, type GroupSummary } from "@natter/protocol";
+import { NatterError, type GroupSummary, type InboxMessage } from "@natter/protocol";
 import type { Change } from "../src/domain/changes.ts";
 import type { GroupState, Member, User } from "../src/domain/group-state.ts";
-import type { GroupStore, InboxCopy, InboxPublisher, NoticeRelay, Plan, UserDirectory } from "../src/domain/ports.ts";
+import type { GroupStore, InboxPublisher, NoticeRelay, Plan, UserDirectory } from "../src/domain/ports.ts";
 import type { Notice } from "../src/domain/group-state.ts";
 
 /** Groups in memory, written only through the changes a plan lists. */
@@ -94,15 +94,15 @@ export class CountingRelay implements NoticeRelay {
 }
 
 export class RecordingInbox implements InboxPublisher {
-  readonly copies: InboxCopy[] = [];
+  readonly copies: Array<{ to: string; message: InboxMessage }> = [];
   failNext = false;
 
-  async publish(copies: readonly InboxCopy[]): Promise<void> {
+  async publish(message: InboxMessage, recipients: readonly string[]): Promise<void> {
     if (this.failNext) {
       this.failNext = false;
       throw new Error("JetStream unavailable");
     }
-    this.copies.push(...copies);
+    this.copies.push(...recipients.map((to) => ({ to, message })));
   }
 }
 

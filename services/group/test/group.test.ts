@@ -80,7 +80,7 @@ describe("group service over NATS and Postgres", () => {
       DATABASE_URL: services.databaseUrl,
       NATTER_NAMESPACE: services.namespace,
     });
-    group = await startGroup(config, quietLogger("group"));
+    group = await startGroup(config, { logger: quietLogger("group") });
   });
 
   after(async () => {

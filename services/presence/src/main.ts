@@ -1,10 +1,4 @@
-import { createRegistry, redactConfig, runService } from "@natter/kit";
-import { PRESENCE_SECRETS, loadPresenceConfig } from "./config.ts";
-import { startPresence } from "./start-presence.ts";
+import { runService } from "@natter/kit";
+import { PRESENCE_SECRETS, PresenceEnv, startPresence } from "./index.ts";
 
-runService("presence", async ({ logger, onShutdown }) => {
-  const config = loadPresenceConfig();
-  logger.info({ config: redactConfig(config, PRESENCE_SECRETS) }, "starting");
-  const presence = await startPresence(config, { logger, metrics: createRegistry("presence") });
-  onShutdown(() => presence.close());
-});
+runService({ name: "presence", env: PresenceEnv, secrets: PRESENCE_SECRETS, healthPort: (config) => config.PRESENCE_HEALTH_PORT, start: startPresence });

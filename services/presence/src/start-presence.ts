@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Closers, connectNats, createLogger, createPool, migrate, startHealth, type Logger, type Registry } from "@natter/kit";
+import { Closers, connectNats, createPool, migrate, systemClock, type NatsConnection, type RunningService, type ServiceDeps } from "@natter/kit";
 import { names } from "@natter/protocol";
 import type { PresenceConfig } from "./config.ts";
 import { AuthBlockList } from "./adapters/nats/auth-block-list.ts";
@@ -8,32 +8,20 @@ import { listenToEdges } from "./adapters/nats/listen-to-edges.ts";
 import { NatsSyncRequester } from "./adapters/nats/nats-sync-requester.ts";
 import { servePresence } from "./adapters/nats/serve-presence.ts";
 import { PgLastSeenStore } from "./adapters/pg/last-seen-store.ts";
-import { systemClock, type Clock } from "./domain/clock.ts";
 import { PresenceService } from "./domain/presence-service.ts";
 
 const MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
 
-export interface PresenceDepsOverride {
-  /** Prometheus registry served at /metrics on the health port. */
-  metrics?: Registry;
-  logger?: Logger;
-  clock?: Clock;
-}
-
-export interface RunningPresence {
-  /** The health server's port when PRESENCE_HEALTH_PORT is set. */
-  healthPort: number | undefined;
-  /** Stops taking requests, lets those in flight finish, and closes connections. */
-  close(): Promise<void>;
-}
+/** One presence replica running in this process; ready while NATS is up and Postgres answers. */
+export interface RunningPresence extends RunningService {}
 
 /**
  * Starts one presence replica in this process: migrates, listens to every edge event,
  * asks the edges who is online, and after the warm-up serves `who` and `edges` in the
  * presence queue group.
  */
-export async function startPresence(config: Readonly<PresenceConfig>, deps: PresenceDepsOverride = {}): Promise<RunningPresence> {
-  const logger = deps.logger ?? createLogger("presence", config.LOG_LEVEL);
+export async function startPresence(config: Readonly<PresenceConfig>, deps: ServiceDeps): Promise<RunningPresence> {
+  const { logger } = deps;
   const clock = deps.clock ?? systemClock;
   const closers = new Closers(logger);
   const close = () => closers.close();
@@ -75,22 +63,12 @@ export async function startPresence(config: Readonly<PresenceConfig>, deps: Pres
     closers.push(() => server.drain());
     await nc.flush();
 
-    let healthPort: number | undefined;
-    if (config.PRESENCE_HEALTH_PORT > 0) {
-      const health = await startHealth({
-        port: config.PRESENCE_HEALTH_PORT,
-        logger,
-        ...(deps.metrics ? { metrics: deps.metrics } : {}),
-        ready: async () => {
-          if (nc.isClosed() || nc.isDraining()) return false;
-          await pool.query("SELECT 1");
-          return true;
-        },
-      });
-      healthPort = health.port;
-      closers.push(() => health.close());
-    }
-    return { healthPort, close };
+    const isReady = async () => {
+      if (nc.isClosed() || nc.isDraining()) return false;
+      await pool.query("SELECT 1");
+      return true;
+    };
+    return { isReady, close };
   } catch (err) {
     await close();
     throw err;
@@ -98,7 +76,7 @@ export async function startPresence(config: Readonly<PresenceConfig>, deps: Pres
 }
 
 /** Events published while this replica was cut off are lost: ask the edges again. */
-async function resyncAfterReconnects(nc: import("@natter/kit").NatsConnection, presence: PresenceService): Promise<void> {
+async function resyncAfterReconnects(nc: NatsConnection, presence: PresenceService): Promise<void> {
   for await (const status of nc.status()) {
     if (status.type === "reconnect") presence.resync();
   }

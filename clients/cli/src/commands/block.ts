@@ -1,10 +1,10 @@
 import { Name } from "@natter/protocol";
-import type { Context } from "../context.ts";
+import type { Invocation } from "../invocation.ts";
 import { CliError } from "../errors.ts";
 import type { Link } from "../transport/link.ts";
 
 /** `natter block <user>` / `natter unblock <user>`. */
-export async function blockCommand(ctx: Context, user: string, blocking: boolean): Promise<void> {
+export async function blockCommand(ctx: Invocation, user: string, blocking: boolean): Promise<void> {
   const link = await ctx.link({ receive: "off", persistent: false });
   try {
     await blockAction(ctx, link, user, blocking);
@@ -18,7 +18,7 @@ export async function blockCommand(ctx: Context, user: string, blocking: boolean
  * and hides each of us from the other's `who` and profile) and in this home's list, which
  * hides their group messages here.
  */
-export async function blockAction(ctx: Context, link: Link, user: string, blocking: boolean): Promise<void> {
+export async function blockAction(ctx: Invocation, link: Link, user: string, blocking: boolean): Promise<void> {
   const name = Name.safeParse(user);
   if (!name.success) throw new CliError("INVALID_USERNAME");
   const them = await link.call({ t: "user", user: name.data }, "user");

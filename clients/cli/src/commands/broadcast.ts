@@ -1,11 +1,11 @@
-import type { Context } from "../context.ts";
+import type { Invocation } from "../invocation.ts";
 import { CliError, EXIT, exitCodeFor, toCliError } from "../errors.ts";
 import type { Link } from "../transport/link.ts";
-import type { Messenger } from "../messenger.ts";
+import type { Messenger } from "../messaging/messenger.ts";
 import { whoIsOnline } from "./who.ts";
 
 /** `natter broadcast <text...>`: the text to everyone online now. */
-export async function broadcastCommand(ctx: Context, words: string[]): Promise<void> {
+export async function broadcastCommand(ctx: Invocation, words: string[]): Promise<void> {
   const link = await ctx.link({ receive: "off", persistent: false });
   try {
     await broadcastAction(ctx, link, await ctx.messenger(() => link), words.join(" "));
@@ -20,7 +20,7 @@ export async function broadcastCommand(ctx: Context, words: string[]): Promise<v
  * blocked; my own block list is checked again. One recipient who cannot be reached (gone
  * meanwhile) is reported and skipped; a lost connection ends the broadcast.
  */
-export async function broadcastAction(ctx: Context, link: Link, messenger: Messenger, text: string): Promise<void> {
+export async function broadcastAction(ctx: Invocation, link: Link, messenger: Messenger, text: string): Promise<void> {
   if (text.trim() === "") throw new CliError("USAGE", "broadcast <text…>");
   const [online, blocks] = await Promise.all([whoIsOnline(link, false), ctx.home().then((h) => h.readBlocks())]);
   let reached = 0;

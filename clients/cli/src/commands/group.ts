@@ -1,8 +1,9 @@
 import type { GroupView } from "@natter/protocol";
-import type { Context } from "../context.ts";
+import type { Invocation } from "../invocation.ts";
 import { CliError } from "../errors.ts";
 import type { Link } from "../transport/link.ts";
-import { parseGroupName, type Messenger } from "../messenger.ts";
+import type { Messenger } from "../messaging/messenger.ts";
+import { parseGroupName } from "../messaging/names.ts";
 import { sendFile } from "./send.ts";
 
 export type GroupOp = "create" | "join" | "list" | "members" | "add" | "remove" | "leave" | "admin" | "close" | "send";
@@ -18,7 +19,7 @@ export interface GroupArgs {
 }
 
 /** `natter group <op> …`: one connection, one group action. */
-export async function groupCommand(ctx: Context, op: GroupOp, args: GroupArgs): Promise<void> {
+export async function groupCommand(ctx: Invocation, op: GroupOp, args: GroupArgs): Promise<void> {
   const link = await ctx.link({ receive: "off", persistent: false });
   try {
     const messenger = await ctx.messenger(() => link);
@@ -29,7 +30,7 @@ export async function groupCommand(ctx: Context, op: GroupOp, args: GroupArgs): 
 }
 
 /** Runs a group action over an open link (the one-shot command and the shell). */
-export async function groupAction(ctx: Context, link: Link, messenger: Messenger, op: GroupOp, args: GroupArgs, inShell: boolean): Promise<void> {
+export async function groupAction(ctx: Invocation, link: Link, messenger: Messenger, op: GroupOp, args: GroupArgs, inShell: boolean): Promise<void> {
   const { printer } = ctx;
   if (op === "list") {
     const { groups } = await link.call({ t: "groups" }, "groups");
@@ -96,7 +97,7 @@ export async function groupAction(ctx: Context, link: Link, messenger: Messenger
   }
 }
 
-function shown(ctx: Context, group: GroupView, status: string, sentence: string): void {
+function shown(ctx: Invocation, group: GroupView, status: string, sentence: string): void {
   ctx.printer.result(sentence, { group: group.name, id: group.id, status, members: group.members.map((m) => m.username) });
 }
 

@@ -1,10 +1,10 @@
-import type { Context } from "../context.ts";
+import type { Invocation } from "../invocation.ts";
 import type { Link } from "../transport/link.ts";
 import { Receiver } from "../receiver.ts";
 import { interrupted } from "./receive.ts";
 
 /** `natter listen`: shows messages as they arrive, reconnecting on its own, until interrupted. */
-export async function listenCommand(ctx: Context): Promise<void> {
+export async function listenCommand(ctx: Invocation): Promise<void> {
   let link!: Link;
   const receiver = new Receiver(await ctx.messenger(() => link), ctx.printer, () => link, await ctx.downloader(() => link));
   link = await ctx.link({

@@ -1,9 +1,9 @@
 import { checkCredentials, login } from "../account.ts";
-import type { Context } from "../context.ts";
+import type { Invocation } from "../invocation.ts";
 import { readPassword } from "../password.ts";
 
 /** `natter login <username>`: logs this home in, restoring the keys from the backup when it has none. */
-export async function loginCommand(ctx: Context, username: string, opts: { passwordStdin?: boolean; takeover?: boolean }): Promise<void> {
+export async function loginCommand(ctx: Invocation, username: string, opts: { passwordStdin?: boolean; takeover?: boolean }): Promise<void> {
   checkCredentials({ username, password: "" }, false);
   const password = await readPassword(ctx.deps.stdin, (t) => ctx.deps.stderr.write(t), {
     fromStdin: opts.passwordStdin === true,

@@ -1,8 +1,8 @@
-import type { Context } from "../context.ts";
+import type { Invocation } from "../invocation.ts";
 import { CliError, EXIT, exitCodeFor } from "../errors.ts";
 
 /** `natter logout`: ends the session on the server and forgets its tokens here (keys stay). */
-export async function logoutCommand(ctx: Context): Promise<void> {
+export async function logoutCommand(ctx: Invocation): Promise<void> {
   const home = await ctx.home();
   try {
     const link = await ctx.link({ receive: "off", persistent: false });

@@ -2,10 +2,10 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { fromBase64url } from "@natter/crypto";
 import { Name } from "@natter/protocol";
-import type { Context } from "../context.ts";
+import type { Invocation } from "../invocation.ts";
 import { CliError, EXIT, exitCodeFor, toCliError } from "../errors.ts";
 import type { Link } from "../transport/link.ts";
-import type { Messenger } from "../messenger.ts";
+import type { Messenger } from "../messaging/messenger.ts";
 import { formatSize, printable } from "../output.ts";
 import type { AvatarRef, Profile } from "../profile.ts";
 
@@ -17,7 +17,7 @@ export interface ProfileChanges {
 }
 
 /** `natter profile set [--name n] [--status s] [--avatar path]`. */
-export async function profileSetCommand(ctx: Context, changes: ProfileChanges): Promise<void> {
+export async function profileSetCommand(ctx: Invocation, changes: ProfileChanges): Promise<void> {
   // A wrong picture is refused before anything connects.
   if (changes.avatar !== undefined) await (await import("../profile.ts")).avatarFile(changes.avatar);
   const link = await ctx.link({ receive: "off", persistent: false });
@@ -29,7 +29,7 @@ export async function profileSetCommand(ctx: Context, changes: ProfileChanges): 
 }
 
 /** `natter profile show [user]`. */
-export async function profileShowCommand(ctx: Context, user: string | undefined): Promise<void> {
+export async function profileShowCommand(ctx: Invocation, user: string | undefined): Promise<void> {
   const link = await ctx.link({ receive: "off", persistent: false });
   try {
     await profileShow(ctx, link, await ctx.messenger(() => link), user);
@@ -43,7 +43,7 @@ export async function profileShowCommand(ctx: Context, user: string | undefined)
  * file, and stores the profile encrypted under my profile key. The server keeps only
  * ciphertext; contacts get the key inside my messages.
  */
-export async function profileSet(ctx: Context, link: Link, messenger: Messenger, changes: ProfileChanges): Promise<void> {
+export async function profileSet(ctx: Invocation, link: Link, messenger: Messenger, changes: ProfileChanges): Promise<void> {
   if (changes.name === undefined && changes.status === undefined && changes.avatar === undefined) {
     throw new CliError("USAGE", "profile set [--name <name>] [--status <status>] [--avatar <image>]");
   }
@@ -83,7 +83,7 @@ export async function profileSet(ctx: Context, link: Link, messenger: Messenger,
  * Shows a profile: mine, or a contact's opened with the profile key their messages carried.
  * The avatar is downloaded (checked like any file) into the download folder.
  */
-export async function profileShow(ctx: Context, link: Link, messenger: Messenger, user: string | undefined): Promise<void> {
+export async function profileShow(ctx: Invocation, link: Link, messenger: Messenger, user: string | undefined): Promise<void> {
   const [{ openStoredProfile }, p, home] = await Promise.all([import("../profile.ts"), ctx.deps.primitives(), ctx.home()]);
   const me = await home.readAccount();
   if (!me) throw new CliError("NOT_LOGGED_IN");
@@ -128,7 +128,7 @@ export async function profileShow(ctx: Context, link: Link, messenger: Messenger
  * saved before (the same upload, the same size) is used as it is. An avatar that can no
  * longer be fetched (files expire) is reported and left out.
  */
-async function saveAvatar(ctx: Context, link: Link, username: string, avatar: AvatarRef): Promise<string | undefined> {
+async function saveAvatar(ctx: Invocation, link: Link, username: string, avatar: AvatarRef): Promise<string | undefined> {
   const [{ avatarFileName }, { downloadFile, safeFileName }, p, progress] = await Promise.all([
     import("../profile.ts"), import("../files.ts"), ctx.deps.primitives(), ctx.progress(),
   ]);

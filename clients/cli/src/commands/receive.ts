@@ -1,10 +1,10 @@
-import type { Context } from "../context.ts";
+import type { Invocation } from "../invocation.ts";
 import { CliError } from "../errors.ts";
 import type { Link } from "../transport/link.ts";
 import { Receiver } from "../receiver.ts";
 
 /** `natter receive [--wait s]`: shows and acks what waits, then what comes until `s` quiet seconds pass. */
-export async function receiveCommand(ctx: Context, opts: { wait?: string }): Promise<void> {
+export async function receiveCommand(ctx: Invocation, opts: { wait?: string }): Promise<void> {
   const wait = opts.wait === undefined ? 2 : Number(opts.wait);
   if (!Number.isFinite(wait) || wait < 0 || wait > 86_400) throw new CliError("USAGE", "--wait takes a number of seconds");
   let link!: Link;

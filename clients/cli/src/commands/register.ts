@@ -1,9 +1,9 @@
 import { checkCredentials, register } from "../account.ts";
-import type { Context } from "../context.ts";
+import type { Invocation } from "../invocation.ts";
 import { readPassword } from "../password.ts";
 
 /** `natter register <username>`: creates the account and logs this home in. */
-export async function registerCommand(ctx: Context, username: string, opts: { passwordStdin?: boolean }): Promise<void> {
+export async function registerCommand(ctx: Invocation, username: string, opts: { passwordStdin?: boolean }): Promise<void> {
   checkCredentials({ username, password: "" }, false);
   const password = await readPassword(ctx.deps.stdin, (t) => ctx.deps.stderr.write(t), {
     fromStdin: opts.passwordStdin === true,

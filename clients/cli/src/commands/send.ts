@@ -1,10 +1,10 @@
-import type { Context } from "../context.ts";
+import type { Invocation } from "../invocation.ts";
 import { CliError } from "../errors.ts";
 import type { Link } from "../transport/link.ts";
-import type { Messenger } from "../messenger.ts";
+import type { Messenger } from "../messaging/messenger.ts";
 
 /** `natter send <user> <text...>` or `natter send <user> --file <path>`: one encrypted message or file. */
-export async function sendCommand(ctx: Context, user: string, words: string[], opts: { file?: string; name?: string } = {}): Promise<void> {
+export async function sendCommand(ctx: Invocation, user: string, words: string[], opts: { file?: string; name?: string } = {}): Promise<void> {
   if (opts.file === undefined && words.join(" ").trim() === "") throw new CliError("USAGE", "send <user> <text…> (or --file <path>)");
   if (opts.file !== undefined && words.length > 0) throw new CliError("USAGE", "send a file or a text, not both");
   // A file too large is refused before anything connects.
@@ -28,7 +28,7 @@ export async function sendCommand(ctx: Context, user: string, words: string[], o
  * encrypted message that carries its key.
  */
 export async function sendFile(
-  ctx: Context,
+  ctx: Invocation,
   link: Link,
   messenger: Messenger,
   to: { user: string } | { group: string },

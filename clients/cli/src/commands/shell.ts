@@ -1,9 +1,9 @@
 import { clearLine, createInterface, cursorTo } from "node:readline";
 import { parseArgs } from "node:util";
-import type { Context } from "../context.ts";
+import type { Invocation } from "../invocation.ts";
 import { CliError, EXIT, exitCodeFor } from "../errors.ts";
 import type { Link } from "../transport/link.ts";
-import type { Messenger } from "../messenger.ts";
+import type { Messenger } from "../messaging/messenger.ts";
 import { Receiver } from "../receiver.ts";
 import { blockAction } from "./block.ts";
 import { broadcastAction } from "./broadcast.ts";
@@ -48,7 +48,7 @@ const ALIASES: Readonly<Record<string, string>> = {
  * `natter` with no subcommand: a prompt that sends, and shows messages as they arrive
  * (above the prompt) unless another process of this home already receives them.
  */
-export async function shellCommand(ctx: Context): Promise<void> {
+export async function shellCommand(ctx: Invocation): Promise<void> {
   const { stdin, stdout } = ctx.deps;
   const terminal = stdout.isTTY === true && stdin.isTTY === true;
   const rl = createInterface({ input: stdin, output: stdout, terminal, prompt: "natter> " });
@@ -123,7 +123,7 @@ export async function shellCommand(ctx: Context): Promise<void> {
 }
 
 /** `group <op> <name> <rest>` in the shell; `rest` is the user, the members, the text or the path. */
-async function groupLine(ctx: Context, link: Link, messenger: Messenger, op: string, name: string | undefined, rest: string | undefined): Promise<void> {
+async function groupLine(ctx: Invocation, link: Link, messenger: Messenger, op: string, name: string | undefined, rest: string | undefined): Promise<void> {
   const words = (rest ?? "").trim().split(/\s+/).filter((w) => w !== "");
   const args = { ...(name === undefined ? {} : { name }) };
   switch (op) {
@@ -152,7 +152,7 @@ async function groupLine(ctx: Context, link: Link, messenger: Messenger, op: str
 }
 
 /** `profile set --name "Ann E" --status … --avatar <path>` or `profile show [user]` in the shell. */
-async function profileLine(ctx: Context, link: Link, messenger: Messenger, sub: string | undefined, rest: string | undefined): Promise<void> {
+async function profileLine(ctx: Invocation, link: Link, messenger: Messenger, sub: string | undefined, rest: string | undefined): Promise<void> {
   const words = shellWords(rest ?? "");
   if (sub === "show" && words.length <= 1) return profileShow(ctx, link, messenger, words[0]);
   if (sub === "set") {
@@ -176,7 +176,7 @@ export function shellWords(line: string): string[] {
   return words;
 }
 
-async function runLine(ctx: Context, link: Link, messenger: Messenger, line: string, show: (l: string) => void): Promise<"quit" | undefined> {
+async function runLine(ctx: Invocation, link: Link, messenger: Messenger, line: string, show: (l: string) => void): Promise<"quit" | undefined> {
   const match = /^\s*(\S+)(?:\s+(\S+))?(?:\s(.*))?$/.exec(line);
   if (!match) return undefined;
   const [, word, first, rest] = match;

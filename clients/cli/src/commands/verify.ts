@@ -1,7 +1,7 @@
-import type { Context } from "../context.ts";
+import type { Invocation } from "../invocation.ts";
 
 /** `natter verify <user>`: the safety number to compare with the peer's. */
-export async function verifyCommand(ctx: Context, user: string): Promise<void> {
+export async function verifyCommand(ctx: Invocation, user: string): Promise<void> {
   const link = await ctx.link({ receive: "off", persistent: false });
   try {
     const messenger = await ctx.messenger(() => link);

@@ -1,10 +1,10 @@
 import type { WhoEntry } from "@natter/protocol";
-import type { Context } from "../context.ts";
+import type { Invocation } from "../invocation.ts";
 import type { Link } from "../transport/link.ts";
 import { clock, printable } from "../output.ts";
 
 /** `natter who [--last-hour]`: who is online now (or was within the hour), myself and blocks left out. */
-export async function whoCommand(ctx: Context, opts: { lastHour?: boolean }): Promise<void> {
+export async function whoCommand(ctx: Invocation, opts: { lastHour?: boolean }): Promise<void> {
   const link = await ctx.link({ receive: "off", persistent: false });
   try {
     await whoAction(ctx, link, opts.lastHour === true);
@@ -20,7 +20,7 @@ export async function whoIsOnline(link: Link, lastHour: boolean): Promise<WhoEnt
 }
 
 /** Prints `who` over an open link: a table for people, a line per user in --json. */
-export async function whoAction(ctx: Context, link: Link, lastHour: boolean): Promise<void> {
+export async function whoAction(ctx: Invocation, link: Link, lastHour: boolean): Promise<void> {
   const users = sortWho(await whoIsOnline(link, lastHour));
   const { printer } = ctx;
   if (users.length === 0) {

@@ -4,9 +4,8 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createPrimitives, type Primitives } from "@natter/crypto";
 import { v7 } from "uuid";
-import type { CliDeps } from "../context.ts";
-import { runCli } from "../program.ts";
-import type { FakeBackend } from "./fake-edge.ts";
+import { runCli, type CliDeps } from "../program.ts";
+import type { Dialer } from "../transport/connection.ts";
 
 let primitives: Primitives | undefined;
 /** One set of primitives for a test run (their key-import caches are shared). */
@@ -34,6 +33,20 @@ export class Capture extends PassThrough {
   }
 }
 
+/** Where an in-process `natter` connects: how it dials, and the edges it is given (NATTER_SERVER). */
+export interface Target {
+  dial: Dialer;
+  server: string;
+}
+
+/** A dialer that nobody answers: for commands that must fail or finish before contacting anyone. */
+export const nowhere: Target = {
+  server: "down:1,down:2",
+  dial: async (address) => {
+    throw Object.assign(new Error(`connect ECONNREFUSED ${address.host}:${address.port}`), { code: "ECONNREFUSED" });
+  },
+};
+
 export interface Run {
   code: Promise<number>;
   stdout: Capture;
@@ -42,8 +55,8 @@ export interface Run {
   interrupt: AbortController;
 }
 
-/** Starts `natter <argv>` in process against a fake backend. */
-export function start(backend: FakeBackend, argv: string[], options: { stdin?: string; server?: string } = {}): Run {
+/** Starts `natter <argv>` in process, connecting to `target`. */
+export function start(target: Target, argv: string[], options: { stdin?: string; server?: string } = {}): Run {
   const stdout = new Capture();
   const stderr = new Capture();
   const stdin = new PassThrough();
@@ -53,35 +66,33 @@ export function start(backend: FakeBackend, argv: string[], options: { stdin?: s
     stdout,
     stderr,
     stdin,
-    env: { NATTER_SERVER: options.server ?? [...backend.up][0] },
+    env: { NATTER_SERVER: options.server ?? target.server },
     now: () => Date.now(),
     random: Math.random,
     newId: () => v7(),
-    dial: backend.dial,
+    dial: target.dial,
     primitives: async () => testPrimitives(),
     interrupt: interrupt.signal,
-    timeouts: { handshakeMs: 1_000, requestMs: 5_000 },
   };
   return { code: runCli(deps, argv), stdout, stderr, stdin, interrupt };
 }
 
 /** Runs `natter <argv>` to the end. */
 export async function run(
-  backend: FakeBackend,
+  target: Target,
   argv: string[],
   options: { stdin?: string; server?: string } = {},
 ): Promise<{ code: number; out: string; err: string; stdout: string[] }> {
-  const r = start(backend, argv, { stdin: "", ...options });
+  const r = start(target, argv, { stdin: "", ...options });
   const code = await r.code;
   return { code, out: r.stdout.text, err: r.stderr.text, stdout: r.stdout.lines() };
 }
 
 /** Waits until `check` holds (polling), failing after `ms`. */
-export async function until(check: () => boolean, ms = 5_000, what = "condition"): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, ms = 5_000, what = "condition"): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
-

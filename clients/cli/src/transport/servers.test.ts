@@ -5,7 +5,9 @@ import { backoffDelay } from "./backoff.ts";
 import { connectAny } from "./connection.ts";
 import { tlsFailure } from "./dial.ts";
 import { formatServer, parseServers, rotation } from "./servers.ts";
-import { FakeBackend } from "../testing/fake-edge.ts";
+import type { Dialer } from "./connection.ts";
+import { duplexPair } from "../testing/duplex-pair.ts";
+import { answerHello, welcome } from "../testing/hello-stub.ts";
 
 describe("server addresses", () => {
   it("parses a comma-separated list, IPv6 in brackets, 7400 by default", () => {
@@ -31,9 +33,21 @@ describe("server addresses", () => {
   });
 
   it("stays on TLS when a TLS edge redirects to another", async () => {
-    const backend = new FakeBackend(["tls://edge-a:7400", "tls://edge-b:7400", "edge-b:7400"]);
-    backend.redirects.set("tls://edge-a:7400", "edge-b:7400");
-    const connection = await connectAny(parseServers("tls://edge-a:7400"), backend.dial, () => 0);
+    // Scripted hellos behind the client's dialer: edge-a over TLS redirects to edge-b,
+    // which answers over TLS and over plain TCP alike, so only the address tells them apart.
+    const edges = new Map([
+      ["tls://edge-a:7400", { t: "redirect", to: "edge-b:7400" } as const],
+      ["tls://edge-b:7400", welcome("edge-b")],
+      ["edge-b:7400", welcome("edge-b")],
+    ]);
+    const dial: Dialer = async (address) => {
+      const reply = edges.get(formatServer(address));
+      if (!reply) throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+      const [client, edge] = duplexPair();
+      answerHello(edge, reply);
+      return client;
+    };
+    const connection = await connectAny(parseServers("tls://edge-a:7400"), dial, () => 0);
     assert.equal(connection.address, "tls://edge-b:7400");
     connection.destroy();
   });

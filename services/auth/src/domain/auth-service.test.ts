@@ -2,7 +2,7 @@ import { beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { NatterError, type PublicBundle } from "@natter/protocol";
 import { AuthService } from "./auth-service.ts";
-import { FakeClock, FakeHasher, FakeSecrets, FakeTokens, MemoryAccounts, MemoryAttempts, MemorySessions, RecordingPublisher } from "./fakes.ts";
+import { FakeClock, FakeHasher, FakeSecrets, FakeTokens, MemoryAccounts, MemoryAttempts, MemorySessions, RecordingPublisher } from "../../test/fakes.ts";
 import { DEFAULT_LOGIN_POLICY } from "./login-policy.ts";
 
 const bundle: PublicBundle = {

@@ -1,17 +1,13 @@
-import { NAME_PATTERN, NatterError, foldName, passwordProblem, type AuthApi, type PublicJwk } from "@natter/protocol";
-import type { z } from "zod";
+import { NAME_PATTERN, NatterError, foldName, passwordProblem, type AuthApi, type PublicJwk, type VerbRequest, type VerbResult } from "@natter/protocol";
+import type { Clock } from "@natter/kit";
 import type { AccountStore } from "./account-store.ts";
 import type { AttemptStore } from "./attempt-store.ts";
-import type { Clock } from "./clock.ts";
 import { checkBundle, checkNewPassword, checkUsername } from "./credentials.ts";
 import { accountLocked, addressWindow, secondsUntil, type LoginPolicy } from "./login-policy.ts";
 import type { PasswordHasher } from "./password-hasher.ts";
 import type { Secrets } from "./secrets.ts";
 import type { SessionEndPublisher, SessionStore } from "./session-store.ts";
 import type { TokenIssuer } from "./token-issuer.ts";
-
-type Req<K extends keyof AuthApi> = z.output<AuthApi[K]["req"]>;
-type Res<K extends keyof AuthApi> = z.input<AuthApi[K]["res"]>;
 
 export interface AuthDeps {
   accounts: AccountStore;
@@ -46,7 +42,7 @@ export class AuthService {
     return new AuthService(deps, settings, await deps.hasher.hash(DUMMY_PASSWORD));
   }
 
-  async register(req: Req<"register">): Promise<Res<"register">> {
+  async register(req: VerbRequest<AuthApi, "register">): Promise<VerbResult<AuthApi, "register">> {
     const now = this.deps.clock.now();
     await this.limitAddress(req.addr, now);
     const username = checkUsername(req.username);
@@ -64,7 +60,7 @@ export class AuthService {
    * One answer, BAD_CREDENTIALS, for an unknown user and a wrong password, after the same
    * bcrypt work. The account locks after `maxFailures` in a row, from any address.
    */
-  async login(req: Req<"login">): Promise<Res<"login">> {
+  async login(req: VerbRequest<AuthApi, "login">): Promise<VerbResult<AuthApi, "login">> {
     const now = this.deps.clock.now();
     await this.limitAddress(req.addr, now);
     const username = foldName(req.username);
@@ -85,7 +81,7 @@ export class AuthService {
   }
 
   /** A new access token for the same session; the refresh token is replaced (single use). */
-  async refresh(req: Req<"refresh">): Promise<Res<"refresh">> {
+  async refresh(req: VerbRequest<AuthApi, "refresh">): Promise<VerbResult<AuthApi, "refresh">> {
     const now = this.deps.clock.now();
     const refresh = this.deps.secrets.newRefreshToken();
     const session = await this.deps.sessions.rotate(
@@ -99,13 +95,13 @@ export class AuthService {
     return { userId: session.userId, username: session.username, sid: session.sid, token, refresh, expiresAt };
   }
 
-  async logout(req: Req<"logout">): Promise<Res<"logout">> {
+  async logout(req: VerbRequest<AuthApi, "logout">): Promise<VerbResult<AuthApi, "logout">> {
     await this.deps.sessions.revoke(req.sid, this.deps.clock.now());
     this.deps.sessionEnds.publish({ sid: req.sid });
     return {};
   }
 
-  async session(req: Req<"session">): Promise<Res<"session">> {
+  async session(req: VerbRequest<AuthApi, "session">): Promise<VerbResult<AuthApi, "session">> {
     return { active: await this.deps.sessions.isActive(req.sid, this.deps.clock.now()) };
   }
 
@@ -113,19 +109,19 @@ export class AuthService {
     return { keys: this.deps.tokens.publicKeys() };
   }
 
-  async user(req: Req<"user">): Promise<Res<"user">> {
+  async user(req: VerbRequest<AuthApi, "user">): Promise<VerbResult<AuthApi, "user">> {
     const found = await this.deps.accounts.publicIdentity(req.username);
     if (!found) throw new NatterError("NO_SUCH_USER");
     return found;
   }
 
-  async claim(req: Req<"claim">): Promise<Res<"claim">> {
+  async claim(req: VerbRequest<AuthApi, "claim">): Promise<VerbResult<AuthApi, "claim">> {
     const found = await this.deps.accounts.claimBundle(req.username);
     if (!found) throw new NatterError("NO_SUCH_USER");
     return found;
   }
 
-  async prekeys(req: Req<"prekeys">): Promise<Res<"prekeys">> {
+  async prekeys(req: VerbRequest<AuthApi, "prekeys">): Promise<VerbResult<AuthApi, "prekeys">> {
     const ids = new Set(req.add.map((k) => k.id));
     if (ids.size !== req.add.length) throw new NatterError("INVALID_BUNDLE", "one-time prekey ids repeat");
     const count = await this.deps.accounts.addPrekeys(req.userId, req.add, req.replace ?? false);
@@ -133,7 +129,7 @@ export class AuthService {
     return { count };
   }
 
-  async backup(req: Req<"backup">): Promise<Res<"backup">> {
+  async backup(req: VerbRequest<AuthApi, "backup">): Promise<VerbResult<AuthApi, "backup">> {
     if (req.put !== undefined) {
       const stored = await this.deps.accounts.putBackup(req.userId, req.put, this.deps.clock.now());
       if (!stored) throw new NatterError("NO_SUCH_USER");
@@ -152,7 +148,7 @@ export class AuthService {
     }
   }
 
-  private async openSession(userId: string, username: string, now: number): Promise<Res<"login">> {
+  private async openSession(userId: string, username: string, now: number): Promise<VerbResult<AuthApi, "login">> {
     const sid = this.deps.secrets.newId();
     const refresh = this.deps.secrets.newRefreshToken();
     await this.deps.sessions.create({

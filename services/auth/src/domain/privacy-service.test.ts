@@ -1,7 +1,7 @@
 import { beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { NatterError, type PublicBundle } from "@natter/protocol";
-import { FakeClock, MemoryAccounts, MemoryBlocks, MemoryProfiles, RecordingPublisher } from "./fakes.ts";
+import { FakeClock, MemoryAccounts, MemoryBlocks, MemoryProfiles, RecordingPublisher } from "../../test/fakes.ts";
 import { PrivacyService } from "./privacy-service.ts";
 
 const bundle: PublicBundle = {

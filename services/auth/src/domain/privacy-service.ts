@@ -1,13 +1,9 @@
-import { NatterError, type AuthApi } from "@natter/protocol";
-import type { z } from "zod";
+import { NatterError, type AuthApi, type VerbRequest, type VerbResult } from "@natter/protocol";
+import type { Clock } from "@natter/kit";
 import type { AccountStore } from "./account-store.ts";
 import type { BlockPublisher } from "./block-publisher.ts";
 import type { BlockStore } from "./block-store.ts";
-import type { Clock } from "./clock.ts";
 import type { ProfileStore } from "./profile-store.ts";
-
-type Req<K extends keyof AuthApi> = z.output<AuthApi[K]["req"]>;
-type Res<K extends keyof AuthApi> = z.input<AuthApi[K]["res"]>;
 
 export interface PrivacyDeps {
   accounts: AccountStore;
@@ -24,7 +20,7 @@ export interface PrivacyDeps {
 export class PrivacyService {
   constructor(private readonly deps: PrivacyDeps) {}
 
-  async block(req: Req<"block">): Promise<Res<"block">> {
+  async block(req: VerbRequest<AuthApi, "block">): Promise<VerbResult<AuthApi, "block">> {
     const target = await this.target(req.username);
     if (target === req.userId) throw new NatterError("CANNOT_BLOCK_SELF");
     if (await this.deps.blocks.block(req.userId, target, this.deps.clock.now())) {
@@ -33,7 +29,7 @@ export class PrivacyService {
     return {};
   }
 
-  async unblock(req: Req<"unblock">): Promise<Res<"unblock">> {
+  async unblock(req: VerbRequest<AuthApi, "unblock">): Promise<VerbResult<AuthApi, "unblock">> {
     const target = await this.target(req.username);
     if (await this.deps.blocks.unblock(req.userId, target)) {
       this.deps.events.publish({ blocker: req.userId, blocked: target, blocking: false });
@@ -41,11 +37,11 @@ export class PrivacyService {
     return {};
   }
 
-  async blocks(req: Req<"blocks">): Promise<Res<"blocks">> {
+  async blocks(req: VerbRequest<AuthApi, "blocks">): Promise<VerbResult<AuthApi, "blocks">> {
     return this.deps.blocks.blocksOf(req.userId);
   }
 
-  async profile(req: Req<"profile">): Promise<Res<"profile">> {
+  async profile(req: VerbRequest<AuthApi, "profile">): Promise<VerbResult<AuthApi, "profile">> {
     if (req.put !== undefined) {
       if (!(await this.deps.profiles.put(req.userId, req.put.blob, this.deps.clock.now()))) throw new NatterError("NO_SUCH_USER");
       return { blob: req.put.blob };
@@ -55,7 +51,7 @@ export class PrivacyService {
     return { blob };
   }
 
-  async profileOf(req: Req<"profileOf">): Promise<Res<"profileOf">> {
+  async profileOf(req: VerbRequest<AuthApi, "profileOf">): Promise<VerbResult<AuthApi, "profileOf">> {
     const account = await this.deps.accounts.findByName(req.username);
     // The same error, with the same message, as for a name nobody has.
     if (!account || (await this.deps.blocks.eitherBlocks(req.userId, account.id))) throw new NatterError("NO_SUCH_USER");

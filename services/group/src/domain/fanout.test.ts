@@ -31,6 +31,7 @@ describe("group fan-out", () => {
     const outcome = await fanout.handle(envelope(users.get("bob").userId, "bob"));
     assert.deepEqual(outcome, { kind: "delivered", copies: 2 });
     assert.deepEqual(inbox.copies.map((c) => c.to), [users.get("ann").userId, users.get("cat").userId]);
+    assert.equal(inbox.copies[0]!.message, inbox.copies[1]!.message, "one message handed over for every member");
     for (const { message } of inbox.copies) {
       assert.deepEqual(message.group, { id: groupId, name: "team" });
       assert.equal(message.id, fakeId(777));

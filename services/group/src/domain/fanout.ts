@@ -1,5 +1,5 @@
 import type { GroupEnvelope } from "@natter/protocol";
-import type { GroupStore, InboxCopy, InboxPublisher } from "./ports.ts";
+import type { GroupStore, InboxPublisher } from "./ports.ts";
 
 /** What became of one group message. */
 export type FanoutOutcome =
@@ -8,8 +8,9 @@ export type FanoutOutcome =
 
 /**
  * Copies group messages into the other members' inboxes, if the sender is a member when
- * the message is handled. Publishing is idempotent per (message, member), so handling a
- * redelivered message again adds no copies.
+ * the message is handled. Every member's copy is the same message (it names the group,
+ * not the recipient), so it is handed over once for all of them. Publishing is idempotent
+ * per (message, member), so handling a redelivered message again adds no copies.
  */
 export class GroupFanout {
   constructor(private readonly deps: { store: Pick<GroupStore, "recipients">; inbox: InboxPublisher }) {}
@@ -18,21 +19,16 @@ export class GroupFanout {
     const group = await this.deps.store.recipients(envelope.groupId);
     if (!group) return { kind: "refused", reason: "no such group" };
     if (!group.memberIds.includes(envelope.from)) return { kind: "refused", reason: "sender not a member" };
-    const copies: InboxCopy[] = group.memberIds
-      .filter((id) => id !== envelope.from)
-      .map((to) => ({
-        to,
-        message: {
-          v: 1,
-          id: envelope.id,
-          from: envelope.from,
-          fromName: envelope.fromName,
-          body: envelope.body,
-          sentAt: envelope.sentAt,
-          group: { id: envelope.groupId, name: group.name },
-        },
-      }));
-    await this.deps.inbox.publish(copies);
-    return { kind: "delivered", copies: copies.length };
+    const recipients = group.memberIds.filter((id) => id !== envelope.from);
+    await this.deps.inbox.publish({
+      v: 1,
+      id: envelope.id,
+      from: envelope.from,
+      fromName: envelope.fromName,
+      body: envelope.body,
+      sentAt: envelope.sentAt,
+      group: { id: envelope.groupId, name: group.name },
+    }, recipients);
+    return { kind: "delivered", copies: recipients.length };
   }
 }

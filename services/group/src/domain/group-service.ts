@@ -1,13 +1,9 @@
-import type { GroupApi, GroupView } from "@natter/protocol";
-import type { z } from "zod";
+import type { Clock } from "@natter/kit";
+import type { GroupApi, GroupView, VerbRequest, VerbResult } from "@natter/protocol";
 import { changesOf } from "./changes.ts";
-import type { Clock } from "./clock.ts";
 import type { GroupState, Transition, User } from "./group-state.ts";
 import type { GroupStore, NoticeRelay, UserDirectory } from "./ports.ts";
 import { addMember, closeGroup, createGroup, joinGroup, leaveGroup, makeAdmin, removeMember, requireMember, type Context } from "./rules.ts";
-
-type Req<K extends keyof GroupApi> = z.output<GroupApi[K]["req"]>;
-type Res<K extends keyof GroupApi> = z.input<GroupApi[K]["res"]>;
 
 export interface GroupDeps {
   store: GroupStore;
@@ -24,7 +20,7 @@ export interface GroupDeps {
 export class GroupService {
   constructor(private readonly deps: GroupDeps) {}
 
-  async create(req: Req<"create">): Promise<Res<"create">> {
+  async create(req: VerbRequest<GroupApi, "create">): Promise<VerbResult<GroupApi, "create">> {
     const actor = actorOf(req);
     const others = [...new Set(req.members ?? [])].filter((name) => name !== actor.username);
     // Every name is resolved first, so an unknown one leaves nothing behind.
@@ -32,15 +28,15 @@ export class GroupService {
     return this.mutate(req.name, actor, (group, ctx) => createGroup(group, ctx, req.name, users));
   }
 
-  join(req: Req<"join">): Promise<Res<"join">> {
+  join(req: VerbRequest<GroupApi, "join">): Promise<VerbResult<GroupApi, "join">> {
     return this.mutate(req.name, actorOf(req), (group, ctx) => joinGroup(group, ctx, req.name));
   }
 
-  async list(_req: Req<"list">): Promise<Res<"list">> {
+  async list(_req: VerbRequest<GroupApi, "list">): Promise<VerbResult<GroupApi, "list">> {
     return { groups: await this.deps.store.list() };
   }
 
-  async members(req: Req<"members">): Promise<Res<"members">> {
+  async members(req: VerbRequest<GroupApi, "members">): Promise<VerbResult<GroupApi, "members">> {
     const group = requireMember(await this.deps.store.find(req.name), { actor: actorOf(req) });
     return {
       group: { id: group.id, name: group.name, closed: group.closed },
@@ -48,26 +44,26 @@ export class GroupService {
     };
   }
 
-  async add(req: Req<"add">): Promise<Res<"add">> {
+  async add(req: VerbRequest<GroupApi, "add">): Promise<VerbResult<GroupApi, "add">> {
     const target = await this.deps.users.resolve(req.user);
     return this.mutate(req.name, actorOf(req), (group, ctx) => addMember(group, ctx, target));
   }
 
-  async remove(req: Req<"remove">): Promise<Res<"remove">> {
+  async remove(req: VerbRequest<GroupApi, "remove">): Promise<VerbResult<GroupApi, "remove">> {
     const target = await this.deps.users.resolve(req.user);
     return this.mutate(req.name, actorOf(req), (group, ctx) => removeMember(group, ctx, target));
   }
 
-  leave(req: Req<"leave">): Promise<Res<"leave">> {
+  leave(req: VerbRequest<GroupApi, "leave">): Promise<VerbResult<GroupApi, "leave">> {
     return this.mutate(req.name, actorOf(req), (group, ctx) => leaveGroup(group, ctx));
   }
 
-  async admin(req: Req<"admin">): Promise<Res<"admin">> {
+  async admin(req: VerbRequest<GroupApi, "admin">): Promise<VerbResult<GroupApi, "admin">> {
     const target = await this.deps.users.resolve(req.user);
     return this.mutate(req.name, actorOf(req), (group, ctx) => makeAdmin(group, ctx, target));
   }
 
-  close(req: Req<"close">): Promise<Res<"close">> {
+  close(req: VerbRequest<GroupApi, "close">): Promise<VerbResult<GroupApi, "close">> {
     return this.mutate(req.name, actorOf(req), (group, ctx) => closeGroup(group, ctx));
   }
 

@@ -33,16 +33,10 @@ export interface NoticeRelay {
   flush(): Promise<void>;
 }
 
-/** One copy of a message for one user's inbox. */
-export interface InboxCopy {
-  readonly to: string;
-  readonly message: InboxMessage;
-}
-
 /**
- * Stores copies in users' inboxes, each deduplicated by `<message id>:<user id>`;
- * resolves once every copy is durably stored, rejects if any is not.
+ * Stores a copy of one message in each recipient's inbox, each deduplicated by
+ * `<message id>:<user id>`; resolves once every copy is durably stored, rejects if any is not.
  */
 export interface InboxPublisher {
-  publish(copies: readonly InboxCopy[]): Promise<void>;
+  publish(message: InboxMessage, recipients: readonly string[]): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { FakeBlocks, FakeClock, MemoryLastSeen, RecordingSync } from "./fakes.ts";
+import { FakeBlocks, FakeClock, MemoryLastSeen, RecordingSync } from "../../test/fakes.ts";
 import { PresenceService } from "./presence-service.ts";
 
 const user = (n: number, username: string) => ({ userId: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`, username });

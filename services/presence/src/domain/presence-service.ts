@@ -1,13 +1,9 @@
-import type { EdgeHeartbeat, PresenceApi, PresenceFeed } from "@natter/protocol";
-import type { z } from "zod";
+import type { Clock } from "@natter/kit";
+import type { EdgeHeartbeat, PresenceApi, PresenceFeed, VerbRequest, VerbResult } from "@natter/protocol";
 import type { BlockList } from "./block-list.ts";
-import type { Clock } from "./clock.ts";
 import type { LastSeenStore } from "./last-seen-store.ts";
 import { OnlineView, type SeenUser } from "./online-view.ts";
 import type { SyncRequester } from "./sync-requester.ts";
-
-type Req<K extends keyof PresenceApi> = z.output<PresenceApi[K]["req"]>;
-type Res<K extends keyof PresenceApi> = z.input<PresenceApi[K]["res"]>;
 
 export interface PresenceDeps {
   lastSeen: LastSeenStore;
@@ -78,11 +74,11 @@ export class PresenceService {
     return edges;
   }
 
-  async who(req: Req<"who">): Promise<Res<"who">> {
+  async who(req: VerbRequest<PresenceApi, "who">): Promise<VerbResult<PresenceApi, "who">> {
     const hidden = await this.deps.blocks.hiddenFrom(req.userId);
     const now = this.deps.clock.now();
     await this.expire();
-    const users = new Map<string, Res<"who">["users"][number]>();
+    const users = new Map<string, VerbResult<PresenceApi, "who">["users"][number]>();
     for (const user of this.view.onlineUsers()) users.set(user.userId, { ...user, online: true, lastSeen: null });
     if (req.lastHour) {
       const since = now - HOUR_MS;
@@ -98,7 +94,7 @@ export class PresenceService {
     return { users: visible.sort((a, b) => a.username.localeCompare(b.username)) };
   }
 
-  async edges(): Promise<Res<"edges">> {
+  async edges(): Promise<VerbResult<PresenceApi, "edges">> {
     await this.expire();
     return { edges: this.view.liveEdges() };
   }

@@ -16,12 +16,16 @@ export interface SigningJwk {
 export const ISSUER = "natter";
 export const AUDIENCE = "natter";
 
-/** A fresh Ed25519 signing key as a JWK with a random `kid`. */
+/**
+ * A fresh Ed25519 signing key as a JWK, for AUTH_JWT_KEYS. Its `kid` is the day it was made
+ * and a random part (`k20300101-1a2b3c4d`), so an operator rotating keys can tell them apart.
+ */
 export async function generateSigningKey(): Promise<SigningJwk> {
   const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
   const jwk = await exportJWK(privateKey);
   assert(jwk.kty === "OKP" && jwk.crv === "Ed25519" && jwk.x && jwk.d, "Ed25519 JWK export");
-  return { kty: "OKP", crv: "Ed25519", x: jwk.x, d: jwk.d, kid: randomBytes(8).toString("base64url"), alg: "EdDSA" };
+  const kid = `k${new Date().toISOString().slice(0, 10).replaceAll("-", "")}-${randomBytes(4).toString("hex")}`;
+  return { kty: "OKP", crv: "Ed25519", x: jwk.x, d: jwk.d, kid, alg: "EdDSA" };
 }
 
 /**

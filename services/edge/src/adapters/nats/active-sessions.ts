@@ -1,7 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { SessionEnded, type Names } from "@natter/protocol";
-import { ExpiringCache, followAnnouncements, type Announcements, type Logger } from "@natter/kit";
-import type { AuthCall } from "../../connection.ts";
+import { SessionEnded, type AuthApi, type Names } from "@natter/protocol";
+import { ExpiringCache, followAnnouncements, type Announcements, type Logger, type ServiceCall } from "@natter/kit";
 import type { SessionCheck } from "../../domain/ports.ts";
 
 /** How long auth's word on a session is trusted without asking again. */
@@ -22,7 +21,7 @@ export class ActiveSessions implements SessionCheck {
   constructor(
     nc: NatsConnection,
     n: Names,
-    private readonly auth: AuthCall,
+    private readonly auth: ServiceCall<typeof AuthApi>,
     logger: Logger,
   ) {
     this.announcements = followAnnouncements(nc, n.sessionEvents, SessionEnded, {

@@ -26,8 +26,8 @@ export interface FanoutConsumer {
 /**
  * Feeds the GROUPS stream to the fan-out. Messages of one group are handled one after
  * another (so a sender's messages keep their order); different groups run side by side.
- * Unreadable or refused messages are terminated; a failed publish is retried after
- * RETRY_DELAY_MS.
+ * Unreadable or refused messages are terminated; a publish that still fails after the
+ * inbox's own retries is tried again after RETRY_DELAY_MS.
  */
 export async function startFanoutConsumer(opts: {
   js: JetStreamClient;

@@ -1,6 +1,7 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { encodeRecord, type Names } from "@natter/protocol";
-import type { InboxCopy, InboxPublisher } from "../../domain/ports.ts";
+import { InboxWriter } from "@natter/kit";
+import { encodeRecord, type InboxMessage, type Names } from "@natter/protocol";
+import type { InboxPublisher } from "../../domain/ports.ts";
 
 /** An encoded inbox record for one user. */
 export interface InboxRecord {
@@ -13,15 +14,20 @@ export interface InboxRecord {
 /**
  * Publishes copies into the INBOX stream. JetStream dedups per stream, so each copy's
  * `Nats-Msg-Id` names its recipient: a repeat within the dedup window stores nothing.
+ * A message is encoded once for all its recipients.
  */
 export class JetStreamInboxPublisher implements InboxPublisher {
-  constructor(private readonly js: JetStreamClient, private readonly n: Names) {}
+  private readonly writer: InboxWriter;
 
-  publish(copies: readonly InboxCopy[]): Promise<void> {
-    return this.publishRecords(copies.map(({ to, message }) => ({ to, messageId: message.id, data: encodeRecord(message) })));
+  constructor(js: JetStreamClient, n: Names) {
+    this.writer = new InboxWriter(js, n);
+  }
+
+  publish(message: InboxMessage, recipients: readonly string[]): Promise<void> {
+    return this.writer.copies(recipients, message.id, encodeRecord(message));
   }
 
   async publishRecords(records: readonly InboxRecord[]): Promise<void> {
-    await Promise.all(records.map((r) => this.js.publish(this.n.inbox(r.to), r.data, { msgID: `${r.messageId}:${r.to}` })));
+    await Promise.all(records.map((r) => this.writer.copies([r.to], r.messageId, r.data)));
   }
 }

@@ -1,23 +1,7 @@
 import { DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import type { Names } from "@natter/protocol";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/**
- * Creates or updates the INBOX stream: one subject per user, a work queue (a message is
- * removed once acked; one consumer per user filter), file storage, 30 days, a 2-minute
- * dedup window for `Nats-Msg-Id`, `replicas` copies on a cluster (R3 in production).
- * Safe to call from every replica at start.
- */
-export async function ensureInboxStream(jsm: JetStreamManager, n: Names, opts: { replicas?: number } = {}): Promise<void> {
-  await ensureWorkQueue(jsm, {
-    name: n.inboxStream,
-    subjects: [n.inboxWildcard],
-    max_msgs_per_subject: 100_000,
-    num_replicas: opts.replicas ?? 1,
-  });
-}
 
 /**
  * Creates or updates a work-queue stream kept on file for 30 days with a 2-minute dedup

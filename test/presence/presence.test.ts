@@ -9,7 +9,7 @@ import {
 import { call, connectNats, type NatsConnection } from "@natter/kit";
 import { quietLogger, testServices, type TestServices } from "@natter/kit/testing";
 import { generateSigningKey, loadAuthConfig, startAuth, type RunningAuth } from "@natter/auth";
-import { loadPresenceConfig, startPresence, type RunningPresence } from "../src/index.ts";
+import { loadPresenceConfig, startPresence, type RunningPresence } from "@natter/presence";
 
 const EDGE_TIMEOUT_MS = 1000;
 const BEAT_MS = 200;

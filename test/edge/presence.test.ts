@@ -7,9 +7,9 @@ import { testServices, type TestServices } from "@natter/kit/testing";
 import { loadAuthConfig, startAuth, type RunningAuth } from "@natter/auth";
 import { loadPresenceConfig, startPresence, type RunningPresence } from "@natter/presence";
 import type { ServerFrame } from "@natter/protocol";
-import { generateJwtKeys } from "../../../scripts/stack.ts";
-import { RawClient } from "../../../test/support/raw-client.ts";
-import { EdgeEnv, startEdge, type Edge } from "../src/index.ts";
+import { generateJwtKeys } from "../../scripts/stack.ts";
+import { RawClient } from "../support/raw-client.ts";
+import { EdgeEnv, startEdge, type RunningEdge as Edge } from "@natter/edge";
 
 let services: TestServices;
 let auth: RunningAuth;
@@ -24,7 +24,7 @@ const bundle = {
 
 async function edge(): Promise<Edge> {
   const env = { NATS_URL: services.natsUrl, NATTER_NAMESPACE: services.namespace, EDGE_PORT: "0", EDGE_DRAIN_MS: "200" };
-  const started = await startEdge(loadConfig(EdgeEnv, env), logger);
+  const started = await startEdge(loadConfig(EdgeEnv, env), { logger });
   edges.push(started);
   return started;
 }

@@ -1,9 +1,9 @@
 // In-memory implementations of the domain's interfaces, for unit tests.
-import type { BlockList } from "./block-list.ts";
-import type { Clock } from "./clock.ts";
-import type { LastSeenStore } from "./last-seen-store.ts";
-import type { SeenUser } from "./online-view.ts";
-import type { SyncRequester } from "./sync-requester.ts";
+import type { Clock } from "@natter/kit";
+import type { BlockList } from "../src/domain/block-list.ts";
+import type { LastSeenStore } from "../src/domain/last-seen-store.ts";
+import type { SeenUser } from "../src/domain/online-view.ts";
+import type { SyncRequester } from "../src/domain/sync-requester.ts";
 
 export class FakeClock implements Clock {
   constructor(public ms = Date.UTC(2030, 0, 1)) {}

@@ -8,9 +8,9 @@ import { encodeFrame, names, type ServerFrame } from "@natter/protocol";
 import { createLogger, createRegistry, loadConfig, type Registry } from "@natter/kit";
 import { testServices, type TestServices } from "@natter/kit/testing";
 import { loadAuthConfig, startAuth, type RunningAuth } from "@natter/auth";
-import { generateJwtKeys } from "../../../scripts/stack.ts";
-import { RawClient } from "../../../test/support/raw-client.ts";
-import { EdgeEnv, startEdge, type Edge } from "../src/index.ts";
+import { generateJwtKeys } from "../../scripts/stack.ts";
+import { RawClient } from "../support/raw-client.ts";
+import { EdgeEnv, startEdge, type RunningEdge as Edge } from "@natter/edge";
 
 let services: TestServices;
 let auth: RunningAuth;
@@ -29,7 +29,7 @@ const bundle = (seed: number) => ({
 async function edge(port = 0): Promise<Edge> {
   const env = { NATS_URL: services.natsUrl, NATTER_NAMESPACE: services.namespace, EDGE_PORT: String(port), EDGE_MAX_FRAME: "300000", EDGE_DRAIN_MS: "200" };
   const registry = createRegistry("edge");
-  const started = await startEdge(loadConfig(EdgeEnv, env), logger, registry);
+  const started = await startEdge(loadConfig(EdgeEnv, env), { logger, metrics: registry });
   registries.set(started, registry);
   edges.push(started);
   return started;

@@ -1,14 +1,14 @@
 // In-memory implementations of the domain's interfaces, for unit tests.
+import type { Clock } from "@natter/kit";
 import type { BlockEvent, PublicBundle, SignedPrekey } from "@natter/protocol";
-import type { Account, AccountStore, ClaimedBundle, NewAccount, PublicIdentity } from "./account-store.ts";
-import type { AttemptStore } from "./attempt-store.ts";
-import type { BlockStore } from "./block-store.ts";
-import type { Clock } from "./clock.ts";
-import type { PasswordHasher } from "./password-hasher.ts";
-import type { ProfileStore } from "./profile-store.ts";
-import type { Secrets } from "./secrets.ts";
-import type { NewSession, SessionStore } from "./session-store.ts";
-import type { AccessClaims, TokenIssuer } from "./token-issuer.ts";
+import type { Account, AccountStore, ClaimedBundle, NewAccount, PublicIdentity } from "../src/domain/account-store.ts";
+import type { AttemptStore } from "../src/domain/attempt-store.ts";
+import type { BlockStore } from "../src/domain/block-store.ts";
+import type { PasswordHasher } from "../src/domain/password-hasher.ts";
+import type { ProfileStore } from "../src/domain/profile-store.ts";
+import type { Secrets } from "../src/domain/secrets.ts";
+import type { NewSession, SessionStore } from "../src/domain/session-store.ts";
+import type { AccessClaims, TokenIssuer } from "../src/domain/token-issuer.ts";
 
 export class FakeClock implements Clock {
   constructor(public ms = Date.UTC(2030, 0, 1)) {}

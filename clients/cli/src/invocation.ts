@@ -1,0 +1,131 @@
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import type { CliDeps, GlobalOptions } from "./context.ts";
+import type { Connection, Dialer } from "./transport/connection.ts";
+import { CliError } from "./errors.ts";
+import type { HomeStore } from "./home-store.ts";
+import type { Link, LinkOptions } from "./transport/link.ts";
+import type { Messenger } from "./messaging/messenger.ts";
+import { Printer } from "./output.ts";
+import type { ProgressFactory } from "./progress.ts";
+import type { Downloader } from "./receiver.ts";
+import { DEFAULT_SERVER, formatServer, parseServers, type ServerAddress } from "./transport/servers.ts";
+
+/**
+ * One run of a `natter` command: its options resolved, its home opened once, its printer,
+ * and the links and messenger it works through.
+ */
+export class Invocation {
+  readonly printer: Printer;
+  private homeStore: Promise<HomeStore> | undefined;
+  private caFile: Promise<Uint8Array | undefined> | undefined;
+
+  constructor(readonly deps: CliDeps, readonly options: GlobalOptions) {
+    this.printer = new Printer(
+      (line) => deps.stdout.write(`${line}\n`),
+      (line) => deps.stderr.write(`${line}\n`),
+      options.json === true,
+    );
+  }
+
+  get homeDir(): string {
+    return resolve(this.options.home ?? this.deps.env.NATTER_HOME ?? join(homedir(), ".natter"));
+  }
+
+  /** Where received files go: --download-dir, else `<home>/downloads`. */
+  get downloadDir(): string {
+    return resolve(this.options.downloadDir ?? join(this.homeDir, "downloads"));
+  }
+
+  /** Progress bars on stderr when it is a terminal and the output is for humans; none otherwise. */
+  async progress(): Promise<ProgressFactory> {
+    const { noProgress, progressBars } = await import("./progress.ts");
+    return this.deps.stderr.isTTY === true && !this.printer.json ? progressBars(this.deps.stderr) : noProgress;
+  }
+
+  /** Saves a received file into the download folder over the link's current connection. */
+  async downloader(link: () => Link): Promise<Downloader> {
+    const [{ downloadFile }, p, progress] = await Promise.all([import("./files.ts"), this.deps.primitives(), this.progress()]);
+    return async (ref) => downloadFile(p, await link().connectionNow(), ref, this.downloadDir, progress);
+  }
+
+  home(): Promise<HomeStore> {
+    this.homeStore ??= import("./home-store.ts").then(({ HomeStore }) => HomeStore.open(this.homeDir));
+    return this.homeStore;
+  }
+
+  /** --server, else NATTER_SERVER, else the edges this home logged in with, else the default. */
+  async servers(): Promise<ServerAddress[]> {
+    const given = this.options.server ?? this.deps.env.NATTER_SERVER;
+    if (given !== undefined) return parseServers(given);
+    const saved = (await (await this.home()).readSession())?.servers;
+    return parseServers(saved && saved.length > 0 ? saved.join(",") : DEFAULT_SERVER);
+  }
+
+  /** The dialer with this invocation's TLS trust: --ca, else NATTER_CA, else the system's CAs. */
+  async dialer(): Promise<Dialer> {
+    const path = this.options.ca ?? (this.deps.env.NATTER_CA || undefined);
+    this.caFile ??= path === undefined ? Promise.resolve(undefined) : readFile(path).then(
+      (pem) => new Uint8Array(pem),
+      (cause: unknown) => {
+        throw new CliError("NO_FILE", `cannot read the CA file ${path}`, { cause });
+      },
+    );
+    const ca = await this.caFile;
+    return (address) => this.deps.dial(address, ca === undefined ? {} : { ca });
+  }
+
+  /** A single connection for login and register (no session to resume yet). */
+  async connect(): Promise<Connection> {
+    const { connectAny } = await import("./transport/connection.ts");
+    return connectAny(await this.servers(), await this.dialer(), this.deps.random, this.handshakeOptions());
+  }
+
+  /** An authenticated link using this home's session; started before it is returned. */
+  async link(options: Pick<LinkOptions, "receive" | "persistent" | "onDeliver" | "onStatus" | "onReceiveRefused">): Promise<Link> {
+    const home = await this.home();
+    if (!(await home.readSession())) throw new CliError("NOT_LOGGED_IN");
+    const [{ Link }, { resumeSession }] = await Promise.all([import("./transport/link.ts"), import("./account.ts")]);
+    const link = new Link({
+      ...options,
+      ...this.handshakeOptions(),
+      servers: await this.servers(),
+      dial: await this.dialer(),
+      random: this.deps.random,
+      authenticate: async (connection) => {
+        await resumeSession(connection, home);
+      },
+    });
+    await link.start();
+    return link;
+  }
+
+  /** The messaging core over a link (given lazily: a receiver needs its messenger before the link starts). */
+  async messenger(link: () => Link): Promise<Messenger> {
+    const [{ Messenger }, { edgeApiOverLink }, p, home] = await Promise.all([
+      import("./messaging/messenger.ts"), import("./messaging/edge-api-over-link.ts"), this.deps.primitives(), this.home(),
+    ]);
+    return new Messenger({
+      p,
+      home,
+      edge: edgeApiOverLink(link),
+      now: this.deps.now,
+      newId: this.deps.newId,
+      notice: (n) => this.printer.notice(n),
+    });
+  }
+
+  serverList(servers: readonly ServerAddress[]): string[] {
+    return servers.map(formatServer);
+  }
+
+  private handshakeOptions(): { handshakeTimeoutMs?: number; requestTimeoutMs?: number; keepaliveMs?: number } {
+    const t = this.deps.timeouts ?? {};
+    return {
+      ...(t.handshakeMs === undefined ? {} : { handshakeTimeoutMs: t.handshakeMs }),
+      ...(t.requestMs === undefined ? {} : { requestTimeoutMs: t.requestMs }),
+      ...(t.keepaliveMs === undefined ? {} : { keepaliveMs: t.keepaliveMs }),
+    };
+  }
+}

@@ -1,0 +1,10 @@
+import type { FilePayload, SenderKeyPayload, TextPayload } from "@natter/protocol";
+
+/** What a payload carries for the clients rather than for the person: its version and the sender's profile key. */
+type Envelope = "v" | "profileKey";
+
+/** What a person sends and sees: a text or a file. */
+export type Content = Omit<TextPayload, Envelope> | Omit<FilePayload, Envelope>;
+
+/** What travels over a 1:1 session: content, or my sender key for a group. */
+export type DirectBody = Content | Omit<SenderKeyPayload, Envelope>;

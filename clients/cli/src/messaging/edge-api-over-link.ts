@@ -1,0 +1,21 @@
+import type { Link } from "../transport/link.ts";
+import type { EdgeApi } from "./edge-api.ts";
+
+/** The messenger's edge requests as frames on a link (given lazily: a receiver needs its messenger before the link starts). */
+export function edgeApiOverLink(link: () => Link): EdgeApi {
+  return {
+    claim: (user) => link().call({ t: "claim", user }, "keys"),
+    lookup: (user) => link().call({ t: "user", user }, "user"),
+    send: async ({ id, to, body }) => {
+      await link().call({ t: "send", msg: { id, to, body: new Uint8Array(body) } }, "accepted");
+    },
+    prekeys: async (add, replace) => (await link().call({ t: "prekeys", add, ...(replace ? { replace } : {}) }, "prekeys")).count,
+    members: async (name) => {
+      const { group, members } = await link().call({ t: "group", op: "members", name }, "members");
+      return { group, members };
+    },
+    gsend: async ({ id, group, body }) => {
+      await link().call({ t: "gsend", msg: { id, group, body: new Uint8Array(body) } }, "accepted");
+    },
+  };
+}

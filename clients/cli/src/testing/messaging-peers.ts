@@ -1,0 +1,71 @@
+import { join } from "node:path";
+import { DeviceIdentity } from "@natter/crypto";
+import { v7 } from "uuid";
+import { HomeStore } from "../home-store.ts";
+import { Messenger } from "../messaging/messenger.ts";
+import type { Notice } from "../messaging/notice.ts";
+import { tempDir, testPrimitives } from "./harness.ts";
+import { MemoryEdge } from "./memory-edge.ts";
+
+/** A user of the tests: a registered device, a home, and a messenger over the memory edge. */
+export interface Peer {
+  name: string;
+  userId: string;
+  home: HomeStore;
+  messenger: Messenger;
+  notices: Notice[];
+}
+
+/**
+ * Users who message each other through one MemoryEdge, each with a home in a temporary
+ * folder (removed on dispose), for tests of the messaging core.
+ */
+export class MessagingPeers {
+  readonly edge = new MemoryEdge();
+  readonly p = testPrimitives();
+
+  private constructor(private readonly dir: { path: string; [Symbol.asyncDispose](): Promise<void> }) {}
+
+  static async create(): Promise<MessagingPeers> {
+    return new MessagingPeers(await tempDir());
+  }
+
+  /** A user with a registered device and a home of their own (or a second process on `shareHome`'s home). */
+  async peer(name: string, opts: { prekeys?: number; shareHome?: Peer } = {}): Promise<Peer> {
+    let userId: string;
+    let home: HomeStore;
+    if (opts.shareHome) {
+      userId = opts.shareHome.userId;
+      home = await HomeStore.open(opts.shareHome.home.dir);
+    } else {
+      const device = await DeviceIdentity.generate(this.p, { oneTimePrekeys: opts.prekeys ?? 5 });
+      userId = this.edge.publish(name, device.publicBundle());
+      home = await HomeStore.open(join(this.dir.path, `${name}-${v7()}`));
+      await home.writeAccount({ v: 1, userId, username: name, device: device.toJSON() });
+    }
+    const notices: Notice[] = [];
+    const messenger = new Messenger({ p: this.p, home, edge: this.edge.edgeFor(userId), now: () => Date.now(), newId: v7, notice: (n) => notices.push(n) });
+    return { name, userId, home, messenger, notices };
+  }
+
+  /**
+   * Hands everything waiting for `to` to their messenger and empties the inbox; returns
+   * what would be shown: `from: text`, `#group from: text` and `#group: event user`.
+   */
+  async drain(to: Peer): Promise<string[]> {
+    const shown: string[] = [];
+    for (const msg of this.edge.inbox(to.userId)) {
+      const outcome = await to.messenger.receive(msg);
+      if (outcome.kind === "message" && outcome.message.content.type === "text") {
+        shown.push(`${outcome.message.group === undefined ? "" : `#${outcome.message.group} `}${outcome.message.from}: ${outcome.message.content.text}`);
+      }
+      if (outcome.kind === "event") shown.push(`#${outcome.event.group}: ${outcome.event.event} ${outcome.event.user}`);
+    }
+    this.edge.clearInbox(to.userId);
+    return shown;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dir[Symbol.asyncDispose]();
+  }
+}

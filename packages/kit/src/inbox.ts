@@ -1,0 +1,93 @@
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import type { Names } from "@natter/protocol";
+import { ensureWorkQueue } from "./work-queue.ts";
+
+const SECOND_NS = 1_000_000_000;
+/** Deliveries a device may have unacked at once; JetStream pauses it beyond. */
+const MAX_ACK_PENDING = 1000;
+/**
+ * How long each pull waits on the server. Idle heartbeats come at half of it, and two
+ * missed ones make the client pull again: when the consumer's leader dies with its NATS
+ * node, the pending pull dies too, so this bounds how long a device goes without
+ * deliveries (the library's 30 s default stalled online users for 30 s).
+ */
+const PULL_EXPIRES_MS = 10_000;
+/**
+ * Waits between tries of a publish that failed: a stream leader election on a cluster
+ * takes a few seconds, and a retry with the same `Nats-Msg-Id` is stored at most once.
+ */
+const PUBLISH_RETRY_MS = [250, 500, 1000, 1500];
+
+/**
+ * Creates or updates the INBOX stream: one subject per user, a work queue (a message is
+ * removed once acked; one consumer per user filter), file storage, 30 days, a 2-minute
+ * dedup window for `Nats-Msg-Id`, `replicas` copies on a cluster (R3 in production).
+ * Safe to call from every replica at start.
+ */
+export async function ensureInboxStream(jsm: JetStreamManager, n: Names, opts: { replicas?: number } = {}): Promise<void> {
+  await ensureWorkQueue(jsm, {
+    name: n.inboxStream,
+    subjects: [n.inboxWildcard],
+    max_msgs_per_subject: 100_000,
+    num_replicas: opts.replicas ?? 1,
+  });
+}
+
+/** The durable consumer an edge makes for a receiving device (the bench's baseline uses it too). */
+export function deviceConsumerConfig(n: Names, userId: string) {
+  return {
+    durable_name: n.deviceConsumer(userId),
+    filter_subject: n.inbox(userId),
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: 30 * SECOND_NS,
+    max_ack_pending: MAX_ACK_PENDING,
+    inactive_threshold: 600 * SECOND_NS,
+  };
+}
+
+/** How an edge pulls a device's consumer. */
+export const DEVICE_PULL = { max_messages: 256, expires: PULL_EXPIRES_MS } as const;
+
+/**
+ * The `Nats-Msg-Id` of a fan-out copy. JetStream dedups per stream, so each member's copy
+ * of one message needs an id of its own; a 1:1 message's is its id.
+ */
+export function copyMsgId(messageId: string, userId: string): string {
+  return `${messageId}:${userId}`;
+}
+
+/**
+ * Stores encoded records (MessagePack `InboxMessage`s) in users' inboxes, each publish
+ * tried again through a leader election; a repeat within the dedup window stores nothing.
+ */
+export class InboxWriter {
+  constructor(private readonly js: JetStreamClient, private readonly n: Names) {}
+
+  /** A 1:1 message: deduplicated by its id. Resolves once stored. */
+  message(to: string, messageId: string, record: Uint8Array): Promise<void> {
+    return publishWithRetry(this.js, this.n.inbox(to), record, messageId);
+  }
+
+  /** One record copied into each recipient's inbox, each deduplicated by `<id>:<userId>`. Resolves once all are stored. */
+  async copies(recipients: readonly string[], messageId: string, record: Uint8Array): Promise<void> {
+    await Promise.all(recipients.map((to) => publishWithRetry(this.js, this.n.inbox(to), record, copyMsgId(messageId, to))));
+  }
+}
+
+/**
+ * Publishes to a JetStream stream and resolves once stored, trying again while a stream
+ * leader election may be under way; rejects with the last error after the last try.
+ */
+export async function publishWithRetry(js: JetStreamClient, subject: string, data: Uint8Array, msgID: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await js.publish(subject, data, { msgID });
+      return;
+    } catch (error) {
+      const wait = PUBLISH_RETRY_MS[attempt];
+      if (wait === undefined) throw error;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import { z } from "zod";
+import { Name } from "./names.ts";
+
+/**
+ * The end-to-end payload: what one client writes inside the encryption for another, 1:1 or
+ * in a group. It is the contract between two clients only. No server ever sees it: it
+ * travels sealed inside a Double Ratchet or sender-key message, and only the receiving
+ * client decodes it.
+ */
+
+/** The payload version this code writes. */
+export const PAYLOAD_VERSION = 1;
+
+const Version = z.literal(PAYLOAD_VERSION);
+const Base64url = z.string().max(1024).regex(/^[A-Za-z0-9_-]*$/);
+const SentAt = z.number().int().nonnegative();
+
+/** A 32-byte profile key, base64url. */
+export const ProfileKey = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
+
+/** What a receiver needs to fetch and open a file: all of it travels inside the encryption. */
+export const FileRef = z.object({
+  /** The object's id on the server. */
+  id: z.uuid(),
+  /** The file's own AES-256 key and the SHA-256 chain digest of its ciphertext (base64url). */
+  key: Base64url,
+  digest: Base64url,
+  /** Plaintext bytes. */
+  size: z.number().int().nonnegative(),
+  mime: z.string().max(255),
+  /** The name the sender chose; the receiver never uses it as a path as it is. */
+  name: z.string().max(1024),
+});
+export type FileRef = z.infer<typeof FileRef>;
+
+/** A text message. Every 1:1 payload also carries the sender's `profileKey`, so contacts can read their profile. */
+export const TextPayload = z.object({ v: Version, type: z.literal("text"), text: z.string().max(200_000), sentAt: SentAt, profileKey: ProfileKey.optional() });
+export type TextPayload = z.infer<typeof TextPayload>;
+
+/** A file message: the file itself is uploaded encrypted under the key in `file`. */
+export const FilePayload = z.object({ v: Version, type: z.literal("file"), file: FileRef, sentAt: SentAt, profileKey: ProfileKey.optional() });
+export type FilePayload = z.infer<typeof FilePayload>;
+
+/** My sender key for a group, sent over the 1:1 session (never shown). */
+export const SenderKeyPayload = z.object({
+  v: Version,
+  type: z.literal("sender-key"),
+  group: z.object({ id: z.uuid(), name: Name }),
+  distribution: Base64url,
+  profileKey: ProfileKey.optional(),
+});
+export type SenderKeyPayload = z.infer<typeof SenderKeyPayload>;
+
+/** Any payload, told apart by `type`. */
+export const Payload = z.discriminatedUnion("type", [TextPayload, FilePayload, SenderKeyPayload]);
+export type Payload = z.infer<typeof Payload>;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** The bytes to encrypt for a payload (UTF-8 JSON). */
+export function encodePayload(payload: Payload): Uint8Array {
+  return encoder.encode(JSON.stringify(payload));
+}
+
+/**
+ * Parses a decrypted payload. Undefined when it is not one this version understands: not
+ * UTF-8 JSON, not a payload, or a `v` other than PAYLOAD_VERSION (the receiver reports
+ * it as unsupported and moves on). A payload with no `v` is read as version 1, which is
+ * what clients wrote before the field existed.
+ */
+export function decodePayload(bytes: Uint8Array): Payload | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(bytes));
+  } catch {
+    return undefined;
+  }
+  const result = Payload.safeParse(withVersion(value));
+  return result.success ? result.data : undefined;
+}
+
+function withVersion(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || "v" in value) return value;
+  return { ...value, v: 1 };
+}

@@ -1,0 +1,116 @@
+import type { z } from "zod";
+import { NatterError, type AuthApi, type ClientFrameOf, type GroupApi, type PresenceApi, type ServerFrame, type Verb } from "@natter/protocol";
+import type { ServiceCall } from "@natter/kit";
+import type { Identity } from "../domain/ports.ts";
+
+type Apis = { auth: typeof AuthApi; group: typeof GroupApi; presence: typeof PresenceApi };
+type Service = keyof Apis;
+type VerbOf<S extends Service> = keyof Apis[S] & string;
+/** What a caller of the verb sends, and what it gets back (the caller's side of the verb's schemas). */
+type Request<S extends Service, V extends VerbOf<S>> = Apis[S][V] extends Verb<infer Q, z.ZodType> ? z.input<Q> : never;
+type Result<S extends Service, V extends VerbOf<S>> = Apis[S][V] extends Verb<z.ZodType, infer R> ? z.output<R> : never;
+
+/** The services the edge forwards to. */
+export type Services = { readonly [S in Service]: ServiceCall<Apis[S]> };
+
+type GroupOp = ClientFrameOf<"group">["op"];
+/** The frames the edge answers by calling one service verb. */
+export type PassThroughFrame = ClientFrameOf<"user" | "claim" | "prekeys" | "backup" | "group" | "groups" | "who" | "block" | "unblock" | "profile" | "profileOf">;
+/** A row of the table: a frame type, or a group command by its op (each op is a verb of its own). */
+export type PassThroughKey = Exclude<PassThroughFrame["t"], "group"> | `group ${GroupOp}`;
+type FrameOf<K extends PassThroughKey> = K extends `group ${string}` ? ClientFrameOf<"group"> : Extract<PassThroughFrame, { t: K }>;
+
+/** One frame type forwarded to one service verb. */
+export interface Route<F extends PassThroughFrame, S extends Service, V extends VerbOf<S>> {
+  readonly service: S;
+  readonly verb: V;
+  /** The request, built from the frame and the connection's identity: whom it acts for is never the frame's to say. */
+  readonly request: (frame: F, me: Identity) => Request<S, V>;
+  /** The reply frame that carries the result. */
+  readonly reply: (result: Result<S, V>, frame: F) => ServerFrame;
+}
+
+/** Makes the rows of one service: `via("auth")("user", request, reply)`. */
+function via<S extends Service>(service: S) {
+  return <V extends VerbOf<S>, F extends PassThroughFrame>(
+    verb: V,
+    request: (frame: F, me: Identity) => Request<S, V>,
+    reply: (result: Result<S, V>, frame: F) => ServerFrame,
+  ): Route<F, S, V> => ({ service, verb, request, reply });
+}
+
+const auth = via("auth");
+const group = via("group");
+const presence = via("presence");
+
+type Frame<T extends PassThroughFrame["t"]> = ClientFrameOf<T>;
+type GroupFrame = ClientFrameOf<"group">;
+
+const actor = (f: GroupFrame, me: Identity) => ({ userId: me.userId, username: me.username, name: f.name });
+const withUser = (f: GroupFrame, me: Identity) => {
+  if (!f.user) throw new NatterError("BAD_FRAME", `group ${f.op} needs a user`);
+  return { ...actor(f, me), user: f.user };
+};
+const groupReply = (view: Result<"group", "join">, f: GroupFrame): ServerFrame => ({ t: "group", id: f.id, group: view });
+const ok = (_: unknown, f: { id: number }): ServerFrame => ({ t: "ok", id: f.id });
+
+/**
+ * The verbs an edge only forwards: for each, which service verb a frame becomes, how the
+ * request is built, and which reply frame carries the result.
+ */
+export const PASS_THROUGH = {
+  user: auth("user", (f: Frame<"user">) => ({ username: f.user }), (user, f) => ({ t: "user", id: f.id, ...user })),
+  claim: auth("claim", (f: Frame<"claim">) => ({ username: f.user }), (keys, f) => ({ t: "keys", id: f.id, ...keys })),
+  prekeys: auth(
+    "prekeys",
+    (f: Frame<"prekeys">, me) => ({ userId: me.userId, add: f.add, replace: f.replace }),
+    ({ count }, f) => ({ t: "prekeys", id: f.id, count }),
+  ),
+  backup: auth("backup", (f: Frame<"backup">, me) => ({ userId: me.userId, put: f.put }), ({ backup }, f) => ({ t: "backup", id: f.id, backup })),
+  "group create": group("create", (f: GroupFrame, me) => ({ ...actor(f, me), members: f.members }), groupReply),
+  "group join": group("join", (f: GroupFrame, me) => actor(f, me), groupReply),
+  "group members": group(
+    "members",
+    (f: GroupFrame, me) => actor(f, me),
+    ({ group, members }, f) => ({ t: "members", id: f.id, group, members }),
+  ),
+  "group add": group("add", withUser, groupReply),
+  "group remove": group("remove", withUser, groupReply),
+  "group leave": group("leave", (f: GroupFrame, me) => actor(f, me), groupReply),
+  "group admin": group("admin", withUser, groupReply),
+  "group close": group("close", (f: GroupFrame, me) => actor(f, me), groupReply),
+  groups: group("list", (_: Frame<"groups">) => ({}), ({ groups }, f) => ({ t: "groups", id: f.id, groups })),
+  who: presence("who", (f: Frame<"who">, me) => ({ userId: me.userId, lastHour: f.lastHour }), ({ users }, f) => ({ t: "who", id: f.id, users })),
+  block: auth("block", (f: Frame<"block">, me) => ({ userId: me.userId, username: f.user }), ok),
+  unblock: auth("unblock", (f: Frame<"unblock">, me) => ({ userId: me.userId, username: f.user }), ok),
+  profile: auth("profile", (f: Frame<"profile">, me) => ({ userId: me.userId, put: f.put }), ({ blob }, f) => ({ t: "profile", id: f.id, blob })),
+  profileOf: auth(
+    "profileOf",
+    (f: Frame<"profileOf">, me) => ({ userId: me.userId, username: f.user }),
+    (profile, f) => ({ t: "profileOf", id: f.id, ...profile }),
+  ),
+} satisfies { readonly [K in PassThroughKey]: { request(frame: FrameOf<K>, me: Identity): unknown } };
+
+/** The row of the table a frame belongs to. */
+export function passThroughKey(frame: PassThroughFrame): PassThroughKey {
+  return frame.t === "group" ? `group ${frame.op}` : frame.t;
+}
+
+/**
+ * A row seen without its types. Method signatures, so that every row fits: each takes its
+ * own frame type and result, and the key a frame is looked up by guarantees they match.
+ */
+interface AnyRoute {
+  readonly service: Service;
+  readonly verb: string;
+  request(frame: PassThroughFrame, me: Identity): unknown;
+  reply(result: unknown, frame: PassThroughFrame): ServerFrame;
+}
+type AnyCall = (verb: string, req: unknown) => Promise<unknown>;
+
+/** Answers a forwarded frame: calls its service verb for `me` and wraps the result in its reply frame. */
+export async function passThrough(services: Services, frame: PassThroughFrame, me: Identity): Promise<ServerFrame> {
+  const route: AnyRoute = PASS_THROUGH[passThroughKey(frame)];
+  const call = services[route.service] as AnyCall;
+  return route.reply(await call(route.verb, route.request(frame, me)), frame);
+}

@@ -1,0 +1,149 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { NatterError, PROTOCOL_VERSION, type AuthApi, type SessionGrant } from "@natter/protocol";
+import { ALICE, BOB, FakeBus, FakeClient, FakeService, FakeSessions, FakeTokens, RecordingPresence } from "../../test/fakes.ts";
+import { SessionHandlers } from "./session.ts";
+
+const grantFor = (who: typeof ALICE): SessionGrant => ({ ...who, token: `token-${who.username}`, refresh: `refresh-${who.username}`, expiresAt: 1234 });
+const publicGrant = (who: typeof ALICE) => ({ userId: who.userId, username: who.username, token: `token-${who.username}`, refresh: `refresh-${who.username}`, expiresAt: 1234 });
+const refused = (code: string) => (error: unknown) => error instanceof NatterError && error.code === code;
+const bundle = {
+  v: 1 as const, identityKey: "ik", identityDhKey: "dh", identityDhSignature: "sig",
+  signedPrekey: { id: 1, publicKey: "spk", signature: "sig" }, oneTimePrekeys: [],
+};
+
+function setup(options: { redirect?: string } = {}) {
+  const auth = new FakeService<typeof AuthApi>()
+    .answer("register", () => grantFor(ALICE))
+    .answer("login", () => grantFor(ALICE))
+    .answer("logout", () => ({}));
+  const bus = new FakeBus();
+  const tokens = new FakeTokens();
+  const sessions = new FakeSessions();
+  const presence = new RecordingPresence();
+  const handlers = new SessionHandlers({
+    edgeName: "edge-a", maxFrame: 4096, maxFile: 10_000, chunkSize: 1024,
+    redirect: () => options.redirect, auth: auth.call, bus, tokens, sessions, presence,
+  });
+  return { handlers, auth, bus, tokens, sessions, presence, client: new FakeClient() };
+}
+
+describe("session handlers", () => {
+  describe("hello", () => {
+    it("refuses another protocol version", () => {
+      const { handlers, client } = setup();
+      assert.throws(() => handlers.hello(client, { t: "hello", v: PROTOCOL_VERSION + 1 }), refused("VERSION_MISMATCH"));
+      assert.equal(client.greeted, false);
+      assert.deepEqual(client.pushed, []);
+    });
+
+    it("welcomes with the edge's name and limits", () => {
+      const { handlers, client } = setup();
+      handlers.hello(client, { t: "hello", v: PROTOCOL_VERSION });
+      assert.equal(client.greeted, true);
+      assert.deepEqual(client.pushed, [{ t: "welcome", v: PROTOCOL_VERSION, edge: "edge-a", maxFrame: 4096, maxFile: 10_000, chunkSize: 1024 }]);
+    });
+
+    it("sends a client to a less loaded edge and closes gracefully, unless it was sent here", () => {
+      const sent = setup({ redirect: "127.0.0.1:7401" });
+      sent.handlers.hello(sent.client, { t: "hello", v: PROTOCOL_VERSION });
+      assert.deepEqual(sent.client.pushed, [{ t: "redirect", to: "127.0.0.1:7401" }]);
+      assert.equal(sent.client.closedGracefully, true);
+      assert.equal(sent.client.greeted, false);
+
+      const kept = setup({ redirect: "127.0.0.1:7401" });
+      kept.handlers.hello(kept.client, { t: "hello", v: PROTOCOL_VERSION, redirected: true });
+      assert.equal(kept.client.pushed[0]?.t, "welcome");
+      assert.equal(kept.client.closed, false);
+    });
+  });
+
+  it("registers from the connection's address and authenticates the connection", async () => {
+    const { handlers, auth, bus, presence, client } = setup();
+    await handlers.register(client, { t: "register", id: 7, username: "alice", password: "password123", bundle, backup: "backup-blob-0000" });
+    assert.deepEqual(auth.requests("register"), [{ username: "alice", password: "password123", bundle, backup: "backup-blob-0000", addr: client.address }]);
+    assert.deepEqual(client.pushed, [{ t: "session", id: 7, ...publicGrant(ALICE) }], "the session id stays on the server");
+    assert.deepEqual(client.identity, ALICE);
+    assert.equal(client.loginTimerStopped, true);
+    assert.deepEqual(bus.joined.map((j) => [j.identity, j.connId]), [[ALICE, client.id]]);
+    assert.deepEqual(presence.events, [["connected", "alice"]]);
+  });
+
+  it("refuses to register or log in on a connection that is authenticated already", async () => {
+    const { handlers, auth, client } = setup();
+    client.identity = BOB;
+    await assert.rejects(handlers.register(client, { t: "register", id: 1, username: "alice", password: "password123", bundle, backup: "backup-blob-0000" }), refused("ALREADY_AUTHENTICATED"));
+    await assert.rejects(handlers.login(client, { t: "login", id: 2, username: "alice", password: "password123" }), refused("ALREADY_AUTHENTICATED"));
+    assert.deepEqual(auth.calls, []);
+  });
+
+  it("refuses a login while the account is connected elsewhere, and ends the session it just made", async () => {
+    const { handlers, auth, bus, client } = setup();
+    bus.connected.add(ALICE.userId);
+    await assert.rejects(handlers.login(client, { t: "login", id: 3, username: "alice", password: "password123" }), refused("ALREADY_CONNECTED"));
+    assert.deepEqual(auth.requests("logout"), [{ sid: ALICE.sid }]);
+    assert.equal(client.identity, undefined);
+    assert.deepEqual(bus.kicks, []);
+  });
+
+  it("takes the account over when asked: the other connections are kicked, this one kept", async () => {
+    const { handlers, bus, client } = setup();
+    bus.connected.add(ALICE.userId);
+    await handlers.login(client, { t: "login", id: 4, username: "alice", password: "password123", takeover: true });
+    assert.deepEqual(bus.kicks, [{ userId: ALICE.userId, except: client.id, reason: "takeover" }]);
+    assert.deepEqual(client.pushed, [{ t: "session", id: 4, ...publicGrant(ALICE) }]);
+  });
+
+  it("ends its session and closes when another login takes the account over", async () => {
+    const { handlers, auth, bus, client } = setup();
+    await handlers.login(client, { t: "login", id: 5, username: "alice", password: "password123" });
+    bus.joined[0]!.onKick("takeover");
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(client.frames("event"), [{ t: "event", kind: "kicked", message: "this account logged in elsewhere" }]);
+    assert.deepEqual(auth.requests("logout"), [{ sid: ALICE.sid }], "revoked, so a reconnect cannot resume it");
+    assert.equal(client.closedGracefully, true);
+  });
+
+  it("resumes an active session from its token, and refuses one that has ended", async () => {
+    const { handlers, tokens, sessions, client } = setup();
+    tokens.tokens.set("t-alice", ALICE);
+    sessions.ended.add(ALICE.sid);
+    await assert.rejects(handlers.resume(client, { t: "resume", id: 8, token: "t-alice" }), refused("SESSION_ENDED"));
+    assert.equal(client.identity, undefined);
+    await assert.rejects(handlers.resume(client, { t: "resume", id: 9, token: "forged" }), refused("TOKEN_INVALID"));
+
+    sessions.ended.clear();
+    await handlers.resume(client, { t: "resume", id: 10, token: "t-alice" });
+    assert.deepEqual(client.pushed, [{ t: "resumed", id: 10, userId: ALICE.userId, username: "alice" }]);
+    assert.deepEqual(client.identity, ALICE);
+  });
+
+  it("refreshes its own session, and refuses another user's refresh token", async () => {
+    const { handlers, auth, client } = setup();
+    auth.answer("refresh", ({ refresh }) => grantFor(refresh === "refresh-bob" ? BOB : ALICE));
+    await handlers.refresh(client, { t: "refresh", id: 11, refresh: "refresh-alice" });
+    assert.deepEqual(client.identity, ALICE, "an anonymous connection is authenticated by a refresh");
+    await assert.rejects(handlers.refresh(client, { t: "refresh", id: 12, refresh: "refresh-bob" }), refused("ALREADY_AUTHENTICATED"));
+    await handlers.refresh(client, { t: "refresh", id: 13, refresh: "refresh-alice" });
+    assert.deepEqual(client.pushed.map((f) => f.t === "session" && [f.id, f.username]), [[11, "alice"], [13, "alice"]]);
+    assert.deepEqual(client.identity, ALICE);
+  });
+
+  it("logs out: ends the session, closes its other connections and this one", async () => {
+    const { handlers, auth, bus, client } = setup();
+    client.identity = ALICE;
+    await handlers.logout(client, { t: "logout", id: 14 }, ALICE);
+    assert.deepEqual(auth.requests("logout"), [{ sid: ALICE.sid }]);
+    assert.deepEqual(bus.kicks, [{ userId: ALICE.userId, sid: ALICE.sid, except: client.id, reason: "logout" }]);
+    assert.deepEqual(client.pushed, [{ t: "ok", id: 14 }]);
+    assert.equal(client.closedGracefully, true);
+  });
+
+  it("leaves the session bus and presence when the connection closes", async () => {
+    const { handlers, bus, presence, client } = setup();
+    await handlers.register(client, { t: "register", id: 15, username: "alice", password: "password123", bundle, backup: "backup-blob-0000" });
+    handlers.closed(client);
+    assert.equal(bus.joined[0]!.left, true);
+    assert.deepEqual(presence.events, [["connected", "alice"], ["disconnected", "alice"]]);
+  });
+});

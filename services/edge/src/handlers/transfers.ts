@@ -1,0 +1,81 @@
+import { randomUUID } from "node:crypto";
+import { NatterError, type ClientFrameOf } from "@natter/protocol";
+import type { Client } from "../frame-connection.ts";
+import type { FileStore } from "../domain/ports.ts";
+import { Upload } from "./upload.ts";
+
+/** Uploads one connection may have under way at once. */
+const MAX_UPLOADS = 4;
+/** Stop writing a download while this much waits in the socket's buffer. */
+const WRITE_HIGH_WATER = 1024 * 1024;
+
+/** What the transfer handlers need of their edge. */
+export interface TransferPorts {
+  readonly files: FileStore;
+  /** Largest file accepted (ciphertext bytes). */
+  readonly maxFile: number;
+}
+
+/** What the transfer handlers keep on a connection. */
+export interface TransferClient extends Client {
+  /** Uploads under way, by file id; made with the connection's first upload. */
+  uploads: Map<string, Upload> | undefined;
+}
+
+/**
+ * Encrypted files in and out: an upload streams its chunks into the store as they come
+ * (each answered once taken, the last once the file is stored), a download streams the
+ * stored bytes out as `data` frames, pausing while the client reads slower than the store.
+ */
+export class TransferHandlers {
+  constructor(private readonly ports: TransferPorts) {}
+
+  upload(client: TransferClient, frame: ClientFrameOf<"upload">): void {
+    if (frame.size > this.ports.maxFile) throw new NatterError("FILE_TOO_LARGE");
+    const uploads = (client.uploads ??= new Map());
+    if (uploads.size >= MAX_UPLOADS) throw new NatterError("RATE_LIMITED", "too many uploads at once");
+    const file = randomUUID();
+    const upload = new Upload(frame.size, (requestId) => client.push({ t: "ok", id: requestId }));
+    uploads.set(file, upload);
+    this.ports.files.put(file, upload.stream).then(
+      ({ size }) => {
+        uploads.delete(file);
+        if (upload.lastRequestId !== undefined) client.push({ t: "stored", id: upload.lastRequestId, file, size });
+      },
+      (error: unknown) => {
+        uploads.delete(file);
+        if (!client.closed) client.log.warn({ err: (error as Error).message }, "upload failed");
+        for (const id of upload.unanswered()) client.replyError(id, new NatterError("UNAVAILABLE"));
+      },
+    );
+    client.push({ t: "upload", id: frame.id, file });
+  }
+
+  chunk(client: TransferClient, frame: ClientFrameOf<"chunk">): void {
+    const upload = client.uploads?.get(frame.upload);
+    if (!upload) throw new NatterError("BAD_FRAME", "no such upload under way");
+    try {
+      upload.offer(frame.id, frame.data, frame.last);
+    } catch (error) {
+      client.uploads?.delete(frame.upload);
+      upload.abort("refused chunk");
+      throw error;
+    }
+  }
+
+  async download(client: TransferClient, frame: ClientFrameOf<"download">): Promise<void> {
+    const file = await this.ports.files.get(frame.file);
+    if (!file) throw new NatterError("NO_SUCH_FILE");
+    for await (const data of file.data) {
+      if (client.closed) return;
+      client.push({ t: "data", id: frame.id, data, last: false });
+      if (client.buffered > WRITE_HIGH_WATER) await client.drained();
+    }
+    client.push({ t: "data", id: frame.id, data: new Uint8Array(0), last: true });
+  }
+
+  /** The connection closed: unfinished uploads fail, so the store keeps nothing of them. */
+  closed(client: TransferClient): void {
+    for (const upload of client.uploads?.values() ?? []) upload.abort("the connection closed");
+  }
+}
