@@ -1,20 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { DeviceIdentity } from "@natter/crypto";
 import { MessagingPeers } from "../testing/messaging-peers.ts";
 
 describe("contacts", () => {
-  let peers: MessagingPeers;
-
-  before(async () => {
-    peers = await MessagingPeers.create();
-  });
-  after(async () => {
-    await peers[Symbol.asyncDispose]();
-  });
-
-  const peer: MessagingPeers["peer"] = (name, opts) => peers.peer(name, opts);
-  const drain: MessagingPeers["drain"] = (to) => peers.drain(to);
+  const peers = new MessagingPeers();
+  const { peer, drain } = peers;
 
   it("warns loudly when a contact's identity key changes", async () => {
     const alice = await peer("paul");

@@ -1,21 +1,12 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { v7 } from "uuid";
 import { MessagingPeers } from "../testing/messaging-peers.ts";
 import { PREKEY_LOW_WATER, PREKEY_REFILL } from "./direct-sessions.ts";
 
 describe("1:1 sessions", () => {
-  let peers: MessagingPeers;
-
-  before(async () => {
-    peers = await MessagingPeers.create();
-  });
-  after(async () => {
-    await peers[Symbol.asyncDispose]();
-  });
-
-  const peer: MessagingPeers["peer"] = (name, opts) => peers.peer(name, opts);
-  const drain: MessagingPeers["drain"] = (to) => peers.drain(to);
+  const peers = new MessagingPeers();
+  const { peer, drain } = peers;
 
   it("carries a first message, replies and follow-ups between two homes", async () => {
     const alice = await peer("alice");

@@ -1,21 +1,13 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { InboundSenderKeys, senderKeyMessageInfo } from "@natter/crypto";
 import { v7 } from "uuid";
 import { MessagingPeers, type Peer } from "../testing/messaging-peers.ts";
 
 describe("group sender keys", () => {
-  let peers: MessagingPeers;
-
-  before(async () => {
-    peers = await MessagingPeers.create();
-  });
-  after(async () => {
-    await peers[Symbol.asyncDispose]();
-  });
-
+  const peers = new MessagingPeers();
+  const { drain } = peers;
   const peer = (name: string) => peers.peer(name);
-  const drain: MessagingPeers["drain"] = (to) => peers.drain(to);
   const text = (t: string) => ({ type: "text", text: t, sentAt: Date.now() }) as const;
   const lastBody = () => peers.edge.groupMessages.at(-1)!.body;
 

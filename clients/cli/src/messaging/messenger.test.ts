@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { v7 } from "uuid";
 import type { HomeStore } from "../home-store.ts";
 import type { LockedHome } from "../locked-home.ts";
@@ -40,15 +40,7 @@ function spyOnReads(home: HomeStore): Reads {
 }
 
 describe("the messenger", () => {
-  let peers: MessagingPeers;
-
-  before(async () => {
-    peers = await MessagingPeers.create();
-  });
-  after(async () => {
-    await peers[Symbol.asyncDispose]();
-  });
-
+  const peers = new MessagingPeers();
   const peer = (name: string) => peers.peer(name);
 
   it("shows a message delivered twice only once", async () => {

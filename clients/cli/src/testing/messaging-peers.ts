@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { after } from "node:test";
 import { DeviceIdentity } from "@natter/crypto";
 import { v7 } from "uuid";
 import { HomeStore } from "../home-store.ts";
@@ -18,20 +19,22 @@ export interface Peer {
 
 /**
  * Users who message each other through one MemoryEdge, each with a home in a temporary
- * folder (removed on dispose), for tests of the messaging core.
+ * folder, for tests of the messaging core. Made in a `describe`, it removes its folder
+ * after the suite; `peer` and `drain` may be taken off it (`const { peer, drain } = peers`).
  */
 export class MessagingPeers {
   readonly edge = new MemoryEdge();
   readonly p = testPrimitives();
+  private dir: ReturnType<typeof tempDir> | undefined;
 
-  private constructor(private readonly dir: { path: string; [Symbol.asyncDispose](): Promise<void> }) {}
-
-  static async create(): Promise<MessagingPeers> {
-    return new MessagingPeers(await tempDir());
+  constructor() {
+    after(async () => {
+      if (this.dir) await (await this.dir)[Symbol.asyncDispose]();
+    });
   }
 
   /** A user with a registered device and a home of their own (or a second process on `shareHome`'s home). */
-  async peer(name: string, opts: { prekeys?: number; shareHome?: Peer } = {}): Promise<Peer> {
+  readonly peer = async (name: string, opts: { prekeys?: number; shareHome?: Peer } = {}): Promise<Peer> => {
     let userId: string;
     let home: HomeStore;
     if (opts.shareHome) {
@@ -40,19 +43,20 @@ export class MessagingPeers {
     } else {
       const device = await DeviceIdentity.generate(this.p, { oneTimePrekeys: opts.prekeys ?? 5 });
       userId = this.edge.publish(name, device.publicBundle());
-      home = await HomeStore.open(join(this.dir.path, `${name}-${v7()}`));
+      this.dir ??= tempDir();
+      home = await HomeStore.open(join((await this.dir).path, `${name}-${v7()}`));
       await home.writeAccount({ v: 1, userId, username: name, device: device.toJSON() });
     }
     const notices: Notice[] = [];
     const messenger = new Messenger({ p: this.p, home, edge: this.edge.edgeFor(userId), now: () => Date.now(), newId: v7, notice: (n) => notices.push(n) });
     return { name, userId, home, messenger, notices };
-  }
+  };
 
   /**
    * Hands everything waiting for `to` to their messenger and empties the inbox; returns
    * what would be shown: `from: text`, `#group from: text` and `#group: event user`.
    */
-  async drain(to: Peer): Promise<string[]> {
+  readonly drain = async (to: Peer): Promise<string[]> => {
     const shown: string[] = [];
     for (const msg of this.edge.inbox(to.userId)) {
       const outcome = await to.messenger.receive(msg);
@@ -63,9 +67,5 @@ export class MessagingPeers {
     }
     this.edge.clearInbox(to.userId);
     return shown;
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.dir[Symbol.asyncDispose]();
-  }
+  };
 }
