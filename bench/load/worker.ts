@@ -1,6 +1,7 @@
 /**
  * A load-generator process. The harness calls its handlers over IPC (see
  * ../lib/workers.ts); what one call opens (devices, consumers) stays for the next.
+ * Every handler is here, in one file, because they share that state.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { drainBaseline, JetStreamSide, objectStoreBaseline } from "./baseline.ts";

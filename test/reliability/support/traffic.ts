@@ -1,7 +1,8 @@
 /**
  * Real `natter` traffic and its ledger: one-shot sends (texts and files, one to one and to a
  * group) as a user or a script makes them, checked against what each user's long-running
- * `natter listen` printed.
+ * `natter listen` printed. Senders, listeners and the ledger share one file because
+ * each check reads all three.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";

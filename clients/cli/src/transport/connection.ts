@@ -1,3 +1,5 @@
+// One connection to an edge in one file: the handshake, the redirect, request ids and
+// their replies, keepalive and close share the same state and are read together.
 import type { Duplex } from "node:stream";
 import {
   FrameReader, NatterError, PROTOCOL_VERSION, ServerFrame, decodeBody, encodeFrame, parse, writeFrame,
