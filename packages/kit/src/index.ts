@@ -9,6 +9,7 @@ export { followAnnouncements, type Announcements } from "./announcements.ts";
 export { ExpiringCache } from "./expiring-cache.ts";
 export { createPool } from "./pg.ts";
 export { migrate } from "./migrate.ts";
+export { openServiceConnections, type ServiceConnections } from "./service-connections.ts";
 export { Closers } from "./closers.ts";
 export { call, serve, serveApi, serviceCall, type ApiServer, type Handlers, type ServiceCall } from "./rpc.ts";
 export { startHealth } from "./health.ts";

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { Closers, connectNats, createPool, migrate, systemClock, type RunningService, type ServiceDeps } from "@natter/kit";
+import { Closers, openServiceConnections, systemClock, type RunningService, type ServiceDeps } from "@natter/kit";
 import { names, type BlockEvent, type SessionEnded } from "@natter/protocol";
 import type { AuthConfig } from "./config.ts";
 import { PgAccountStore } from "./adapters/pg/account-store.ts";
@@ -30,13 +30,7 @@ export async function startAuth(config: Readonly<AuthConfig>, deps: ServiceDeps)
   const close = () => closers.close();
 
   try {
-    const pool = createPool(config.DATABASE_URL, logger);
-    closers.push(() => pool.end());
-    await migrate(pool, { schema: "auth", dir: MIGRATIONS, logger });
-
-    const nc = await connectNats({ servers: config.NATS_URL, name: "natter-auth", logger });
-    // drain() lets in-flight requests answer before the connection closes.
-    closers.push(() => nc.drain());
+    const { pool, nc, isReady } = await openServiceConnections(config, { name: "auth", schema: "auth", migrations: MIGRATIONS }, closers, logger);
     const n = names(config.NATTER_NAMESPACE);
 
     const attempts = new PgAttemptStore(pool);
@@ -78,11 +72,6 @@ export async function startAuth(config: Readonly<AuthConfig>, deps: ServiceDeps)
     closers.push(() => server.drain());
     await nc.flush();
 
-    const isReady = async () => {
-      if (nc.isClosed() || nc.isDraining()) return false;
-      await pool.query("SELECT 1");
-      return true;
-    };
     return { isReady, close };
   } catch (err) {
     await close();

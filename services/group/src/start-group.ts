@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { Closers, connectNats, createPool, ensureInboxStream, Histogram, migrate, systemClock, type RunningService, type ServiceDeps } from "@natter/kit";
+import { Closers, ensureInboxStream, Histogram, openServiceConnections, systemClock, type RunningService, type ServiceDeps } from "@natter/kit";
 import { names } from "@natter/protocol";
 import { AuthUserDirectory } from "./adapters/nats/auth-directory.ts";
 import { startFanoutConsumer } from "./adapters/nats/fanout-consumer.ts";
@@ -42,12 +42,7 @@ export async function startGroup(config: Readonly<GroupConfig>, deps: ServiceDep
   const close = () => closers.close();
 
   try {
-    const pool = createPool(config.DATABASE_URL, logger);
-    closers.push(() => pool.end());
-    await migrate(pool, { schema: "grp", dir: MIGRATIONS, logger });
-
-    const nc = await connectNats({ servers: config.NATS_URL, name: "natter-group", logger });
-    closers.push(() => nc.drain());
+    const { pool, nc } = await openServiceConnections(config, { name: "group", schema: "grp", migrations: MIGRATIONS }, closers, logger);
     const jsm = await jetstreamManager(nc);
     await ensureInboxStream(jsm, n, { replicas: config.NATTER_REPLICAS });
     await ensureGroupStream(jsm, n, config.NATTER_REPLICAS);

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Closers, connectNats, createPool, migrate, systemClock, type NatsConnection, type RunningService, type ServiceDeps } from "@natter/kit";
+import { Closers, openServiceConnections, systemClock, type NatsConnection, type RunningService, type ServiceDeps } from "@natter/kit";
 import { names } from "@natter/protocol";
 import type { PresenceConfig } from "./config.ts";
 import { AuthBlockList } from "./adapters/nats/auth-block-list.ts";
@@ -27,12 +27,7 @@ export async function startPresence(config: Readonly<PresenceConfig>, deps: Serv
   const close = () => closers.close();
 
   try {
-    const pool = createPool(config.DATABASE_URL, logger);
-    closers.push(() => pool.end());
-    await migrate(pool, { schema: "presence", dir: MIGRATIONS, logger });
-
-    const nc = await connectNats({ servers: config.NATS_URL, name: "natter-presence", logger });
-    closers.push(() => nc.drain());
+    const { pool, nc, isReady } = await openServiceConnections(config, { name: "presence", schema: "presence", migrations: MIGRATIONS }, closers, logger);
     const n = names(config.NATTER_NAMESPACE);
     const presence = new PresenceService(
       {
@@ -63,11 +58,6 @@ export async function startPresence(config: Readonly<PresenceConfig>, deps: Serv
     closers.push(() => server.drain());
     await nc.flush();
 
-    const isReady = async () => {
-      if (nc.isClosed() || nc.isDraining()) return false;
-      await pool.query("SELECT 1");
-      return true;
-    };
     return { isReady, close };
   } catch (err) {
     await close();
