@@ -6,7 +6,7 @@
 import { StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Objm } from "@nats-io/obj";
-import { copyMsgId, DEVICE_PULL, deviceConsumerConfig, ensureInboxStream } from "@natter/kit";
+import { consumeDeviceInbox, copyMsgId, ensureInboxStream } from "@natter/kit";
 import { decodeBody, encodeRecord, names, type Names } from "@natter/protocol";
 import type { Link } from "./traffic.ts";
 
@@ -27,18 +27,10 @@ export class JetStreamSide {
 
   /** A consumer exactly like the one an edge makes for a receiving device; `onId` gets each record's id. */
   async consume(userId: string, onId: (id: string) => void): Promise<void> {
-    const stream = this.n.inboxStream;
-    const name = this.n.deviceConsumer(userId);
-    await this.jsm.consumers.delete(stream, name).catch(() => false);
-    await this.jsm.consumers.add(stream, deviceConsumerConfig(this.n, userId));
-    const consumer = await this.js.consumers.get(stream, name);
-    const messages = await consumer.consume({
-      ...DEVICE_PULL,
-      callback: (m) => {
-        const record = decodeBody(m.data) as { id: string };
-        onId(record.id);
-        m.ack();
-      },
+    const messages = await consumeDeviceInbox(this.js, this.jsm, this.n, userId, (m) => {
+      const record = decodeBody(m.data) as { id: string };
+      onId(record.id);
+      m.ack();
     });
     this.feeds.push(messages);
   }

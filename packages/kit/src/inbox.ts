@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { Names } from "@natter/protocol";
 import { ensureWorkQueue } from "./work-queue.ts";
 
@@ -34,7 +34,7 @@ export async function ensureInboxStream(jsm: JetStreamManager, n: Names, opts: {
 }
 
 /** The durable consumer an edge makes for a receiving device (the bench's baseline uses it too). */
-export function deviceConsumerConfig(n: Names, userId: string) {
+function deviceConsumerConfig(n: Names, userId: string) {
   return {
     durable_name: n.deviceConsumer(userId),
     filter_subject: n.inbox(userId),
@@ -47,7 +47,28 @@ export function deviceConsumerConfig(n: Names, userId: string) {
 }
 
 /** How an edge pulls a device's consumer. */
-export const DEVICE_PULL = { max_messages: 256, expires: PULL_EXPIRES_MS } as const;
+const DEVICE_PULL = { max_messages: 256, expires: PULL_EXPIRES_MS } as const;
+
+/**
+ * Starts delivering a device's inbox to `callback`. The stream is a work queue, so the
+ * device's durable consumer is made anew each time: it starts at exactly what is still
+ * unacked, and what was in flight on a dead edge comes again at once, not after an ack
+ * timeout.
+ */
+export async function consumeDeviceInbox(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  n: Names,
+  userId: string,
+  callback: (m: JsMsg) => void,
+): Promise<ConsumerMessages> {
+  const stream = n.inboxStream;
+  const name = n.deviceConsumer(userId);
+  await jsm.consumers.delete(stream, name).catch(() => false);
+  await jsm.consumers.add(stream, deviceConsumerConfig(n, userId));
+  const consumer = await js.consumers.get(stream, name);
+  return consumer.consume({ ...DEVICE_PULL, callback });
+}
 
 /**
  * The `Nats-Msg-Id` of a fan-out copy. JetStream dedups per stream, so each member's copy

@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { decodeBody, encodeRecord, InboxMessage, parse, type GroupEnvelope, type Names } from "@natter/protocol";
-import { DEVICE_PULL, deviceConsumerConfig, InboxWriter, publishWithRetry, type Logger } from "@natter/kit";
+import { consumeDeviceInbox, InboxWriter, publishWithRetry, type Logger } from "@natter/kit";
 import type { Delivery, DeviceFeed, Inbox } from "../../domain/ports.ts";
 import type { TurnBatch } from "./turn-batch.ts";
 
@@ -41,24 +41,16 @@ export class JetStreamInbox implements Inbox {
   }
 
   async open(userId: string, onDelivery: (delivery: Delivery) => void, onLost: (error: Error) => void): Promise<DeviceFeed> {
-    const stream = this.n.inboxStream;
-    const name = this.n.deviceConsumer(userId);
-    await this.jsm.consumers.delete(stream, name).catch(() => false);
-    await this.jsm.consumers.add(stream, deviceConsumerConfig(this.n, userId));
-    const consumer = await this.js.consumers.get(stream, name);
-    const messages = await consumer.consume({
-      ...DEVICE_PULL,
-      callback: (m: JsMsg) => {
-        let message: InboxMessage;
-        try {
-          message = parse(InboxMessage, decodeBody(m.data));
-        } catch {
-          this.logger.warn({ seq: m.seq }, "dropped an unreadable inbox record");
-          m.term();
-          return;
-        }
-        onDelivery({ message, ack: () => this.turn.defer(() => m.ack()) });
-      },
+    const messages = await consumeDeviceInbox(this.js, this.jsm, this.n, userId, (m: JsMsg) => {
+      let message: InboxMessage;
+      try {
+        message = parse(InboxMessage, decodeBody(m.data));
+      } catch {
+        this.logger.warn({ seq: m.seq }, "dropped an unreadable inbox record");
+        m.term();
+        return;
+      }
+      onDelivery({ message, ack: () => this.turn.defer(() => m.ack()) });
     });
     messages.closed().then(
       (error) => { if (error) onLost(error); },
