@@ -1,9 +1,11 @@
-# syntax=docker/dockerfile:1
 # natter's services in one image; the command picks the service:
 #   docker build -t natter .
 #   docker run natter auth|group|presence|edge
 # TypeScript is bundled with esbuild at build time (deploy/build.ts); the final image runs
 # plain node on the bundles with production dependencies only. docs/DEPLOY.md says why.
+# It builds with BuildKit or the classic builder, and with no `# syntax` line it needs no
+# registry for its frontend. NODE_IMAGE is any Node 20 image with npm; without a registry,
+# deploy/local/build-images.sh makes one and builds this on it.
 ARG NODE_IMAGE=node:20-slim
 
 # Every workspace's package.json and the lockfile: what `npm ci` needs, and nothing that
@@ -49,7 +51,8 @@ FROM ${NODE_IMAGE}
 WORKDIR /app
 COPY --from=deps /app/node_modules/ node_modules/
 COPY --from=build /out/ ./
-COPY --chmod=0755 deploy/docker-entrypoint.sh /usr/local/bin/natter
+# Executable as committed (the classic builder has no COPY --chmod).
+COPY deploy/docker-entrypoint.sh /usr/local/bin/natter
 # The node image's unprivileged user, by number so that Kubernetes' runAsNonRoot can
 # check it. Nothing under /app is writable by it.
 USER 1000:1000

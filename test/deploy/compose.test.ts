@@ -2,9 +2,11 @@
  * deploy/compose.yaml: docker-compose accepts it, refuses to start without auth's signing
  * keys, and wires what natter needs: NATS 2.12 with JetStream syncing every write on a
  * volume, Postgres 16 on a volume, a healthcheck on every service and start order by
- * health, two edges published on 7400 and 7401 that tell clients those addresses.
+ * health, two edges published on 7400 and 7401 that tell clients those addresses. And
+ * deploy/local/compose.yaml over it: the local images, every container on the host
+ * network on ports of its own, healthchecks on those ports.
  *
- * Nothing here starts a container (there is no engine on CI): it checks the file.
+ * Nothing here starts a container: it checks the files (compose-up.test.ts runs them).
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -13,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { COMPOSE_FILE, deployDir, natterService, readCompose, root, which, type ComposeFile } from "./support.ts";
+import { COMPOSE_FILE, deployDir, natterService, readCompose, renderLocalCompose, root, which, type ComposeFile } from "./support.ts";
 
 const run = promisify(execFile);
 const dockerCompose = which("docker-compose");
@@ -144,6 +146,62 @@ describe("deploy/compose.yaml", () => {
         assert.deepEqual(s["cap_drop"], ["ALL"], name);
         assert.ok((s["security_opt"] as string[]).includes("no-new-privileges:true"), name);
       }
+    });
+  });
+
+  describe("with deploy/local/compose.yaml over it", { skip: dockerCompose ? false : "docker-compose is not installed" }, () => {
+    let services: ComposeFile["services"] = {};
+    before(async () => {
+      services = (await renderLocalCompose({ AUTH_JWT_KEYS: keys }, emptyEnvFile)).services;
+    });
+    const env = (s: Service) => (s.environment ?? {}) as Record<string, string>;
+    const natter = () => Object.entries(services).filter(([, s]) => natterService(s.image ?? "", s.command as string[] | undefined));
+    const flag = (args: string[], name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
+    const valueAfter = (args: string[], name: string) => args[args.indexOf(name) + 1];
+
+    it("runs the same services, each from a local image, on the host network, publishing nothing", () => {
+      assert.deepEqual(Object.keys(services).sort(), Object.keys(readCompose({ AUTH_JWT_KEYS: keys }).services).sort());
+      assert.equal(services["nats"]!.image, "natter-local/nats:bookworm");
+      assert.equal(services["postgres"]!.image, "natter-local/postgres:bookworm");
+      for (const [name, s] of natter()) assert.equal(s.image, "natter:local", name);
+      for (const [name, s] of Object.entries(services)) {
+        assert.equal(s["network_mode"], "host", name);
+        assert.equal(s["ports"], undefined, `${name}: docker publishes no port on the host network`);
+      }
+    });
+
+    it("listens on 127.0.0.1 only, each port its own, none where npm start, NATS or Postgres usually are", () => {
+      const nats = services["nats"]!.command as string[];
+      const postgres = services["postgres"]!.command as string[];
+      assert.equal(flag(nats, "addr"), "127.0.0.1");
+      assert.equal(valueAfter(postgres, "-c"), "listen_addresses=127.0.0.1");
+      const ports = [flag(nats, "port"), flag(nats, "http_port"), valueAfter(postgres, "-p")];
+      for (const [name, s] of natter()) {
+        const service = (s.command as string[])[0]!;
+        ports.push(env(s)[`${service.toUpperCase()}_HEALTH_PORT`]);
+        if (service === "edge") {
+          assert.equal(env(s)["EDGE_HOST"], "127.0.0.1", name);
+          assert.equal(env(s)["EDGE_PUBLIC_ADDR"], `127.0.0.1:${env(s)["EDGE_PORT"]}`, name);
+          ports.push(env(s)["EDGE_PORT"]);
+        }
+      }
+      assert.ok(ports.every((p) => Number(p) > 0), `every port is set: ${ports.join(", ")}`);
+      assert.equal(new Set(ports).size, ports.length, `no port is taken twice: ${ports.join(", ")}`);
+      for (const taken of ["4222", "5432", "7400", "7401", "8080", "8222"]) assert.ok(!ports.includes(taken), `${taken} is left alone`);
+    });
+
+    it("points the services at that NATS and Postgres, and every healthcheck at its port", () => {
+      const nats = services["nats"]!.command as string[];
+      const postgresPort = valueAfter(services["postgres"]!.command as string[], "-p");
+      for (const [name, s] of natter()) {
+        assert.equal(env(s)["NATS_URL"], `nats://127.0.0.1:${flag(nats, "port")}`, name);
+        const database = env(s)["DATABASE_URL"];
+        if (database) assert.equal(new URL(database).host, `127.0.0.1:${postgresPort}`, name);
+        const service = (s.command as string[])[0]!;
+        assert.match(testCommand(healthcheck(s)), new RegExp(`127\\.0\\.0\\.1:${env(s)[`${service.toUpperCase()}_HEALTH_PORT`]}/readyz`), name);
+      }
+      assert.match(testCommand(healthcheck(services["nats"]!)), new RegExp(`127\\.0\\.0\\.1:${flag(nats, "http_port")}/healthz\\?js-enabled-only=true`));
+      assert.match(testCommand(healthcheck(services["postgres"]!)), new RegExp(`pg_isready -h 127\\.0\\.0\\.1 -p ${postgresPort} `));
     });
   });
 });

@@ -5,6 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import type { z } from "zod";
@@ -18,6 +21,7 @@ import {
   loadOptionalSchema,
   readCompose,
   renderKustomization,
+  renderLocalCompose,
   root,
   SERVICE_NAMES,
   which,
@@ -27,6 +31,7 @@ import {
 
 const run = promisify(execFile);
 const kubectl = which("kubectl");
+const dockerCompose = which("docker-compose");
 
 /** What the operator puts into Secrets the manifests reference but do not make. */
 function outOfBandSecrets(jwtKeys: string, kustomization: string): Record<string, string> {
@@ -48,6 +53,15 @@ describe("service configuration in the deployment files", () => {
   });
 
   sources.set("deploy/compose.yaml", async () => composeServiceEnvs(readCompose({ AUTH_JWT_KEYS: jwtKeys })));
+  sources.set("deploy/compose.yaml with deploy/local/compose.yaml", async () => {
+    const scratch = await mkdtemp(join(tmpdir(), "natter-env-"));
+    try {
+      await writeFile(join(scratch, "empty.env"), "");
+      return composeServiceEnvs(await renderLocalCompose({ AUTH_JWT_KEYS: jwtKeys }, join(scratch, "empty.env")));
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
   for (const dir of ["deploy/k8s/base", "deploy/k8s/overlays/local"]) {
     sources.set(dir, async () => k8sServiceEnvs(await renderKustomization(dir), outOfBandSecrets(jwtKeys, dir)));
   }
@@ -64,7 +78,10 @@ describe("service configuration in the deployment files", () => {
   });
 
   for (const [source, load] of sources) {
-    describe(source, { skip: source.startsWith("deploy/k8s") && !kubectl ? "kubectl is not installed" : false }, () => {
+    const skip = source.startsWith("deploy/k8s") && !kubectl ? "kubectl is not installed"
+      : source.includes("deploy/local") && !dockerCompose ? "docker-compose is not installed"
+      : false;
+    describe(source, { skip }, () => {
       let envs: ServiceEnv[] = [];
       before(async () => {
         envs = await load();

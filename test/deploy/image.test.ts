@@ -132,6 +132,14 @@ describe("the natter image", () => {
     }
   });
 
+  it("admits folders in .dockerignore by name, as the classic builder needs", () => {
+    // The classic builder (Debian's docker.io) skips an excluded folder unless a `!` line
+    // starts with its literal path: `!services/*/src` would admit nothing.
+    const admitted = readFileSync(join(root, ".dockerignore"), "utf8").split("\n").filter((line) => line.startsWith("!"));
+    const wild = admitted.filter((line) => /[*?[]/.test(line.slice(0, line.lastIndexOf("/") + 1)));
+    assert.deepEqual(wild, [], "a wildcard in a folder of a `!` line");
+  });
+
   it("bundles the workspace packages and leaves only production dependencies to node_modules", () => {
     const installed = productionPackages(SERVICES.map((s) => `services/${s}`));
     for (const b of built) {

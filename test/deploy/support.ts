@@ -1,7 +1,7 @@
 /**
- * Helpers for the deployment checks: render the kustomizations, read compose.yaml, find
- * the natter containers in either and the environment they are given, and read each
- * service's config schema.
+ * Helpers for the deployment checks: render the kustomizations, read compose.yaml (alone,
+ * or with deploy/local/compose.yaml over it), find the natter containers in them and the
+ * environment they are given, and read each service's config schema.
  */
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -209,6 +209,19 @@ function interpolate(value: unknown, variables: Record<string, string>): unknown
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, variables)]));
   }
   return value;
+}
+
+/**
+ * deploy/compose.yaml with deploy/local/compose.yaml over it, as deploy/local/compose.sh
+ * hands it to docker-compose, rendered by `docker-compose config` with `variables` (and an
+ * empty env file in place of a developer's deploy/.env). Needs docker-compose, no engine.
+ */
+export async function renderLocalCompose(variables: Record<string, string>, emptyEnvFile: string): Promise<ComposeFile> {
+  const { stdout } = await run(join(deployDir, "local", "compose.sh"), ["--env-file", emptyEnvFile, "config"], {
+    cwd: root,
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/", ...variables },
+  });
+  return parseYaml(stdout) as ComposeFile;
 }
 
 export function composeServiceEnvs(compose: ComposeFile): ServiceEnv[] {
