@@ -3,7 +3,7 @@
  * launcher as `npm start` and the end-to-end tests), each with an event-loop probe, in a
  * fresh database and NATS namespace; plus bulk registration of bench devices.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -63,6 +63,11 @@ export function benchEnv(bcryptCost: number): Record<string, string> {
     AUTH_TOKEN_TTL: "7200",
     EDGE_LOGIN_TIMEOUT_MS: "3600000",
     EDGE_SEND_RATE: "1000000",
+    // Thousands of simulated devices log in from one address and some sit idle without pinging.
+    EDGE_MAX_WAITING_PER_ADDR: "1000000",
+    EDGE_MAX_WAITING: "1000000",
+    EDGE_PRELOGIN_RATE: "1000000",
+    EDGE_KEEPALIVE_MS: "3600000",
     EDGE_DRAIN_MS: "1000",
     NODE_OPTIONS: `--import ${PROBE}`,
     BENCH_PROBE_MS: String(PROBE_INTERVAL_MS),
@@ -134,7 +139,9 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       const creds = await withLimit(Array.from({ length: count }, (_, i) => i), opts.concurrency ?? 64, async (i) => {
         const request = {
           username: `${prefix}_${i}`,
-          password,
+          // What the CLI sends in place of the password: 32 bytes it derives from it (Argon2id, client side).
+          salt: randomBytes(16).toString("base64url"),
+          secret: createHash("sha256").update(password).digest("base64url"),
           bundle: fakeBundle(),
           backup: randomBytes(1536).toString("base64url"),
           addr: `127.0.${Math.floor(i / 250) % 250}.${(i % 250) + 2}`,
@@ -171,7 +178,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
 }
 
 /** A public key bundle of the right shape and size: the servers store it and cannot tell. */
-function fakeBundle() {
+export function fakeBundle() {
   const key = () => randomBytes(32).toString("base64url");
   const sig = () => randomBytes(64).toString("base64url");
   return {

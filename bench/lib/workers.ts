@@ -36,10 +36,11 @@ export class LoadWorker {
     }));
   }
 
-  static start(index: number): LoadWorker {
+  /** Starts a worker process running `entry` (by default the bench's load generator). */
+  static start(index: number, entry = ENTRY): LoadWorker {
     // Raise the soft open-file limit as far as the hard one allows, then become node.
     const script = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"';
-    const child = spawn("sh", ["-c", script, process.execPath, "--import", "tsx", ENTRY], {
+    const child = spawn("sh", ["-c", script, process.execPath, "--import", "tsx", entry], {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
       env: { ...process.env, NODE_OPTIONS: "" },

@@ -3,7 +3,7 @@
  * ../lib/workers.ts); what one call opens (devices, consumers) stays for the next.
  * Every handler is here, in one file, because they share that state.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { drainBaseline, JetStreamSide, objectStoreBaseline } from "./baseline.ts";
 import { Device, FrameError, sourceAddress, withLimit, type Endpoint } from "./device.ts";
 import { runTraffic, Tracker, type Link, type TrafficOptions } from "./traffic.ts";
@@ -231,7 +231,9 @@ const handlers: Record<string, (args: any) => Promise<unknown>> = {
         const device = await Device.open(args.edges[(i + k) % args.edges.length]!, sourceAddress(args.addrOffset + i), { pinned: false });
         const t0 = performance.now();
         try {
-          await device.request({ t: "login", username: account.username, password: account.password }, 60_000);
+          // The login secret bench-stack registered for this password (the CLI derives it with Argon2id).
+          const secret = createHash("sha256").update(account.password).digest("base64url");
+          await device.request({ t: "login", username: account.username, secret }, 60_000);
           latencies.push(performance.now() - t0);
         } catch (error) {
           errors[codeOf(error)] = (errors[codeOf(error)] ?? 0) + 1;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFile, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { encryptDeviceBackup, DeviceIdentity } from "@natter/crypto";
+import { DeviceIdentity, fromBase64url, sealBackupWithKey } from "@natter/crypto";
 import { run, testPrimitives, until, type Run, type Target } from "../../clients/cli/src/testing/harness.ts";
 import { CliWorld, PASSWORD as PW } from "../support/cli-world.ts";
 
@@ -142,8 +142,10 @@ describe("who, block, broadcast and profiles, in process against the real servic
     // An account whose backup predates profiles: a new key, sealed into the backup at once.
     const mo = await registered("moe");
     const p = testPrimitives();
-    const device = await DeviceIdentity.fromJSON(p, JSON.parse(await readFile(join(mo, "account.json"), "utf8")).device);
-    await world.probe.putBackup("moe", await encryptDeviceBackup(p, device, PW));
+    const moAccount = JSON.parse(await readFile(join(mo, "account.json"), "utf8"));
+    const device = await DeviceIdentity.fromJSON(p, moAccount.device);
+    const withoutProfile = new TextEncoder().encode(JSON.stringify({ v: 2, device: device.toJSON() }));
+    await world.probe.putBackup("moe", await sealBackupWithKey(p, withoutProfile, fromBase64url(moAccount.backupKey)));
     const fresh = world.path("mo-laptop");
     assert.equal((await run(edge, ["--home", fresh, "login", "moe", "--password-stdin"], { stdin: PW })).code, 0);
     const made = JSON.parse(await readFile(join(fresh, "account.json"), "utf8")).profileKey;

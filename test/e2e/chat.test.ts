@@ -12,6 +12,8 @@ import { names } from "@natter/protocol";
 import { startFixture, type Fixture } from "../support/stack-fixture.ts";
 import { Listener, natter, newHome } from "../support/cli.ts";
 import { RawClient } from "../support/raw-client.ts";
+import { derivePasswordKeys } from "../../clients/cli/src/password-keys.ts";
+import { testPrimitives } from "../../clients/cli/src/testing/harness.ts";
 
 const PASSWORD = "correct horse battery";
 let fx: Fixture;
@@ -152,7 +154,9 @@ describe("accounts", () => {
   it("refuses tokens signed by another key, expired ones and alg none", async () => {
     const client = await RawClient.connect(fx.stack.edges[0]!.address);
     try {
-      const session = await client.ok<"session">({ t: "login", username: "alice", password: PASSWORD, takeover: true });
+      const { salt } = await client.ok<"salt">({ t: "salt", username: "alice" });
+      const { loginSecret } = await derivePasswordKeys(testPrimitives(), PASSWORD, salt);
+      const session = await client.ok<"session">({ t: "login", username: "alice", secret: loginSecret, takeover: true });
       issued.push(session.token, session.refresh);
       const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
       const claims = { name: "alice", sid: "00000000-0000-4000-8000-000000000000" };

@@ -10,6 +10,7 @@ import { testServices, type TestServices } from "@natter/kit/testing";
 import { loadAuthConfig, startAuth, type RunningAuth } from "@natter/auth";
 import { generateJwtKeys } from "../../scripts/stack.ts";
 import { RawClient } from "../support/raw-client.ts";
+import { TEST_SALT, loginSecretOf } from "../support/in-process.ts";
 import { EdgeEnv, startEdge, type RunningEdge as Edge } from "@natter/edge";
 
 let services: TestServices;
@@ -41,7 +42,7 @@ let counter = 0;
 async function account(on: Edge): Promise<{ client: RawClient; session: Extract<ServerFrame, { t: "session" }>; name: string }> {
   const name = `user${++counter}_${randomUUID().slice(0, 6)}`;
   const client = await RawClient.connect(address(on));
-  const session = await client.ok<"session">({ t: "register", username: name, password: "password123", bundle: bundle(counter), backup: "backup-blob-0000" });
+  const session = await client.ok<"session">({ t: "register", username: name, salt: TEST_SALT, secret: loginSecretOf("password123"), bundle: bundle(counter), backup: "backup-blob-0000" });
   return { client, session, name };
 }
 
@@ -139,9 +140,9 @@ describe("edge", () => {
   it("refuses a second password login unless it takes over", async () => {
     const dave = await account(edges[0]!);
     const second = await RawClient.connect(address(edges[1]!));
-    const refused = await second.request({ t: "login", username: dave.name, password: "password123" });
+    const refused = await second.request({ t: "login", username: dave.name, secret: loginSecretOf("password123") });
     assert.equal(refused.t === "error" && refused.code, "ALREADY_CONNECTED");
-    await second.ok({ t: "login", username: dave.name, password: "password123", takeover: true });
+    await second.ok({ t: "login", username: dave.name, secret: loginSecretOf("password123"), takeover: true });
     const kicked = await dave.client.next((f) => f.t === "event");
     assert.equal(kicked.t === "event" && kicked.kind, "kicked");
     await dave.client.closed;

@@ -6,9 +6,10 @@ import { createLogger, loadConfig } from "@natter/kit";
 import { testServices, type TestServices } from "@natter/kit/testing";
 import { loadAuthConfig, startAuth, type RunningAuth } from "@natter/auth";
 import { loadPresenceConfig, startPresence, type RunningPresence } from "@natter/presence";
-import type { ServerFrame } from "@natter/protocol";
+import { PROTOCOL_VERSION, type ServerFrame } from "@natter/protocol";
 import { generateJwtKeys } from "../../scripts/stack.ts";
 import { RawClient } from "../support/raw-client.ts";
+import { TEST_SALT, loginSecretOf } from "../support/in-process.ts";
 import { EdgeEnv, startEdge, type RunningEdge as Edge } from "@natter/edge";
 
 let services: TestServices;
@@ -31,7 +32,7 @@ async function edge(): Promise<Edge> {
 
 async function user(on: Edge, name = `u${randomUUID().slice(0, 8)}`) {
   const client = await RawClient.connect(`127.0.0.1:${on.port}`);
-  const session = await client.ok<"session">({ t: "register", username: name, password: "password123", bundle, backup: "backup-blob-0000" });
+  const session = await client.ok<"session">({ t: "register", username: name, salt: TEST_SALT, secret: loginSecretOf("password123"), bundle, backup: "backup-blob-0000" });
   return { client, session, name };
 }
 
@@ -97,7 +98,7 @@ describe("edge presence and blocking", () => {
     const landed = new Map<string, number>();
     for (let i = 0; i < 12; i++) {
       let client = await RawClient.connect(`127.0.0.1:${edges[0]!.port}`, false);
-      client.send({ t: "hello", v: 1 });
+      client.send({ t: "hello", v: PROTOCOL_VERSION });
       const first = await client.next((f) => f.t === "welcome" || f.t === "redirect");
       if (first.t === "redirect") {
         client.close();

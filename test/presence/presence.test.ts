@@ -79,7 +79,7 @@ describe("presence over NATS", () => {
     first = await startPresence(presenceConfig(0), { logger: quietLogger("presence-1") });
     nc = await connectNats({ servers: services.natsUrl, name: "presence-test", logger: quietLogger() });
     for (const username of ["ann", "ben", "cat", "dan"] as const) {
-      const grant = await call(nc, n.auth("register"), AuthApi.register, { username, password: `${username} password`, bundle: bundle(), backup: b64(100), addr: "pt" });
+      const grant = await call(nc, n.auth("register"), AuthApi.register, { username, salt: b64(16), secret: b64(32), bundle: bundle(), backup: b64(100), addr: "pt" });
       users[username] = { userId: grant.userId, username };
     }
     beating = setInterval(() => { for (const edge of live.keys()) beat(edge); }, BEAT_MS);

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import type { ServerFrame } from "@natter/protocol";
 import { RawClient } from "../support/raw-client.ts";
-import { account, startServers, type Servers } from "../support/in-process.ts";
+import { account, loginSecretOf, startServers, type Servers } from "../support/in-process.ts";
 
 let servers: Servers;
 
@@ -102,7 +102,7 @@ describe("authorisation", () => {
     const guesser = await RawClient.connect(servers.address());
     const outcomes: string[] = [];
     for (const password of ["password1", "password2", "password3", victim.password]) {
-      outcomes.push(code(await guesser.request({ t: "login", username: victim.name, password })));
+      outcomes.push(code(await guesser.request({ t: "login", username: victim.name, secret: loginSecretOf(password) })));
     }
     assert.deepEqual(outcomes, ["BAD_CREDENTIALS", "BAD_CREDENTIALS", "BAD_CREDENTIALS", "ACCOUNT_LOCKED"]);
     guesser.close();

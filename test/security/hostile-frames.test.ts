@@ -9,7 +9,7 @@ import { connect } from "node:net";
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { Encoder } from "@msgpack/msgpack";
-import { decodeBody, FrameReader } from "@natter/protocol";
+import { decodeBody, FrameReader, PROTOCOL_VERSION } from "@natter/protocol";
 import { account, startServers, type Servers } from "../support/in-process.ts";
 
 let servers: Servers;
@@ -17,7 +17,7 @@ const encoder = new Encoder();
 let framesSent = 0;
 
 const TYPES = ["hello", "register", "login", "resume", "refresh", "logout", "receive", "send", "ack", "user", "claim",
-  "prekeys", "backup", "ping", "group", "groups", "gsend", "who", "block", "unblock", "profile", "profileOf", "upload", "chunk", "download"];
+  "prekeys", "backup", "salt", "passwd", "signedPrekey", "ping", "group", "groups", "gsend", "who", "block", "unblock", "profile", "profileOf", "upload", "chunk", "download"];
 
 /** Almost-right frames: a real type with fields of any shape. */
 const wrongTyped = fc.record({
@@ -73,7 +73,7 @@ function exchange(address: string, chunks: Buffer[], hello: boolean): Promise<{ 
     socket.on("close", () => finish(true));
     socket.on("error", () => undefined);
     socket.on("connect", () => {
-      if (hello) socket.write(frame(encoder.encode({ t: "hello", v: 1 })));
+      if (hello) socket.write(frame(encoder.encode({ t: "hello", v: PROTOCOL_VERSION })));
       for (const chunk of chunks) socket.write(chunk);
       framesSent += chunks.length;
       rearm();

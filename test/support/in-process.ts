@@ -2,6 +2,7 @@
  * The whole server side in this process — auth, group, presence and edges — on a fresh
  * database and namespace. For tests that speak frames to edges and need no CLI.
  */
+import { createHash } from "node:crypto";
 import { Closers, createLogger, loadConfig } from "@natter/kit";
 import { testServices, type TestServices } from "@natter/kit/testing";
 import { loadAuthConfig, startAuth } from "@natter/auth";
@@ -60,9 +61,21 @@ const bundle = {
   oneTimePrekeys: [{ id: 1, publicKey: "otk1", signature: "sig" }, { id: 2, publicKey: "otk2", signature: "sig" }],
 };
 
+/** The salt raw test clients register with (the CLI makes a random one). */
+export const TEST_SALT = "dGVzdC1zYWx0LXRlc3Qtcw";
+
+/**
+ * What a raw test client sends as the login secret for `password`: any 32 bytes will do
+ * for the servers, which only bcrypt it (the CLI derives them with Argon2id and HKDF).
+ */
+export function loginSecretOf(password: string): string {
+  return createHash("sha256").update(password, "utf8").digest("base64url");
+}
+
 /** Registers a fresh account (dummy public keys: the servers never check ciphertext). */
 export async function account(address: string, name = `u${Math.random().toString(36).slice(2, 10)}`, password = "password123") {
   const client = await RawClient.connect(address);
-  const session = await client.ok<"session">({ t: "register", username: name, password, bundle, backup: "backup-blob-0000" });
-  return { client, session, name, password };
+  const secret = loginSecretOf(password);
+  const session = await client.ok<"session">({ t: "register", username: name, salt: TEST_SALT, secret, bundle, backup: "backup-blob-0000" });
+  return { client, session, name, password, secret };
 }

@@ -22,6 +22,8 @@ export const CLIENT_ERRORS = {
   PROFILE_UNREADABLE: "the profile does not open with the profile key this home has: it is renewed with their next message",
   NOT_AN_IMAGE: "an avatar must be a PNG, JPEG, GIF or WebP image",
   AVATAR_TOO_LARGE: "an avatar is at most 5 MiB",
+  IDENTITY_CHANGED: "a contact's identity key has changed: compare safety numbers with `natter verify <user>`, then accept it with `natter trust <user>`",
+  NOT_A_CONTACT: "you have not exchanged messages or safety numbers with that user yet",
 } as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;
@@ -55,7 +57,7 @@ const AUTH_FAILURES: ReadonlySet<CliErrorCode> = new Set<CliErrorCode>([
   "BAD_BACKUP_PASSWORD",
 ]);
 
-const NO_SERVICE: ReadonlySet<CliErrorCode> = new Set<CliErrorCode>(["NO_SERVICE", "UNAVAILABLE", "CONNECTION_LOST"]);
+const NO_SERVICE: ReadonlySet<CliErrorCode> = new Set<CliErrorCode>(["NO_SERVICE", "UNAVAILABLE", "CONNECTION_LOST", "TOO_MANY_CONNECTIONS", "STORAGE_FULL"]);
 
 export function exitCodeFor(code: CliErrorCode): ExitCode {
   if (AUTH_FAILURES.has(code)) return EXIT.AUTH;

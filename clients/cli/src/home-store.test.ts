@@ -88,6 +88,16 @@ describe("the home store", () => {
     assert.equal(await other.hasSeen(ids.at(-1)!), true);
   });
 
+  it("remembers the base keys of accepted sessions up to its bound, owner-only, and forgets them with the user", async () => {
+    await using dir = await tempDir();
+    const home = await HomeStore.open(join(dir.path, "home"), { acceptedBaseKeyLimit: 2 });
+    for (const key of ["k1", "k2", "k3"]) await home.rememberBaseKey(key);
+    assert.deepEqual([await home.hasAcceptedBaseKey("k1"), await home.hasAcceptedBaseKey("k2"), await home.hasAcceptedBaseKey("k3")], [false, true, true]);
+    assert.equal((await stat(join(home.dir, "accepted-base-keys.json"))).mode & 0o777, 0o600);
+    await home.resetUser();
+    assert.equal(await home.hasAcceptedBaseKey("k3"), false);
+  });
+
   it("ignores a torn last line of the shown-id log", async () => {
     await using dir = await tempDir();
     const home = await HomeStore.open(dir.path);

@@ -20,6 +20,14 @@ export const AccountFile = z.object({
   device: z.unknown(),
   /** The 32-byte key my profile is encrypted under (base64url), shared with contacts inside messages. */
   profileKey: z.string().optional(),
+  /**
+   * The key the server's key backup is sealed under (32 bytes, base64url, derived from the
+   * password), kept so the backup can be sealed again when the keys change without asking
+   * for the password. It opens only what this file already holds.
+   */
+  backupKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
+  /** When the signed prekey was made (ms since the epoch): it rotates every 7 days. */
+  signedPrekeyAt: z.number().int().nonnegative().optional(),
 });
 export type AccountFile = z.infer<typeof AccountFile>;
 
@@ -34,12 +42,24 @@ export const SessionFile = z.object({
 });
 export type SessionFile = z.infer<typeof SessionFile>;
 
+/**
+ * Someone this home has talked to, pinned at first contact: their user id (the key of the
+ * contacts file), username and identity key, each checked on every later use.
+ */
 export const Contact = z.object({
   username: z.string(),
   identityKey: z.string(),
   firstSeen: z.number(),
   /** The key their profile is encrypted under, from their latest message (base64url). */
   profileKey: z.string().optional(),
+  /** When the user recorded comparing safety numbers for this identity key (`verify --mark-verified`). */
+  verifiedAt: z.number().optional(),
+  /**
+   * An identity other than the pinned one, seen for this contact since: a new identity
+   * key, or another account id under this name. Sending is refused until the user accepts
+   * it (`natter trust`).
+   */
+  changed: z.object({ userId: Uuid, identityKey: z.string(), seenAt: z.number() }).optional(),
 });
 export type Contact = z.infer<typeof Contact>;
 const ContactsFile = z.object({ v: z.literal(1), contacts: z.record(Uuid, Contact) });
@@ -78,12 +98,16 @@ export const PendingFile = z.object({
 export type PendingFile = z.infer<typeof PendingFile>;
 const PendingFiles = z.object({ v: z.literal(1), files: z.record(Uuid, PendingFile) });
 
+/** The X3DH base keys of sessions this device accepted, oldest first: a first message that repeats one is a replay. */
+const BaseKeysFile = z.object({ v: z.literal(1), keys: z.array(z.string().max(64)) });
+
 /** The users I block (user id → username): the server keeps the list too; this copy hides their group messages. */
 const BlocksFile = z.object({ v: z.literal(1), users: z.record(Uuid, z.string()) });
 
 const FILES = {
   account: "account.json", session: "session.json", contacts: "contacts.json", seen: "seen.log", lock: "lock", peers: "peers",
-  groups: "groups", pending: "pending-files.json", blocks: "blocks.json",
+  groups: "groups", pending: "pending-files.json", blocks: "blocks.json", baseKeys: "accepted-base-keys.json",
+  plainTcpWarned: "plain-tcp-warned",
 } as const;
 const SEEN_LINE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -92,6 +116,8 @@ export interface HomeStoreOptions {
   seenLimit?: number;
   /** How long to wait for another process's lock before giving up, in ms (default 20 s). */
   lockWaitMs?: number;
+  /** How many base keys of accepted sessions to remember against replayed first messages (default 10 000). */
+  acceptedBaseKeyLimit?: number;
 }
 
 /**
@@ -105,10 +131,12 @@ export class HomeStore {
   private seenCache: { size: number; mtimeMs: number; ids: string[] } | undefined;
   private readonly seenLimit: number;
   private readonly lockWaitMs: number;
+  private readonly baseKeyLimit: number;
 
   private constructor(readonly dir: string, options: HomeStoreOptions) {
     this.seenLimit = options.seenLimit ?? 10_000;
     this.lockWaitMs = options.lockWaitMs ?? 20_000;
+    this.baseKeyLimit = options.acceptedBaseKeyLimit ?? 10_000;
   }
 
   static async open(dir: string, options: HomeStoreOptions = {}): Promise<HomeStore> {
@@ -227,6 +255,18 @@ export class HomeStore {
     await this.writeJson(FILES.blocks, { v: 1, users });
   }
 
+  /** Whether a session with this X3DH base key was accepted here before (call under the lock). */
+  async hasAcceptedBaseKey(baseKey: string): Promise<boolean> {
+    return ((await this.readJson(FILES.baseKeys, BaseKeysFile))?.keys ?? []).includes(baseKey);
+  }
+
+  /** Remembers the base key of an accepted session, keeping the newest `acceptedBaseKeyLimit` (call under the lock). */
+  async rememberBaseKey(baseKey: string): Promise<void> {
+    const keys = (await this.readJson(FILES.baseKeys, BaseKeysFile))?.keys ?? [];
+    keys.push(baseKey);
+    await this.writeJson(FILES.baseKeys, { v: 1, keys: keys.slice(-this.baseKeyLimit) });
+  }
+
   /** Whether a message id was already shown. */
   async hasSeen(id: string): Promise<boolean> {
     return (await this.seenIds()).includes(id);
@@ -253,9 +293,23 @@ export class HomeStore {
     this.seenCache = { size: s.size, mtimeMs: s.mtimeMs, ids };
   }
 
+  /**
+   * True the first time this home is told about plain TCP beyond loopback, false ever after
+   * (an empty 0600 marker; another user logging in keeps it: the warning is about the network).
+   */
+  async firstPlainTcpWarning(): Promise<boolean> {
+    try {
+      await (await open(join(this.dir, FILES.plainTcpWarned), "wx", 0o600)).close();
+      return true;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === "EEXIST") return false;
+      throw err;
+    }
+  }
+
   /** Forgets everything of the account that used this home (another user logs in). */
   async resetUser(): Promise<void> {
-    for (const name of [FILES.account, FILES.session, FILES.contacts, FILES.seen, FILES.pending, FILES.blocks]) {
+    for (const name of [FILES.account, FILES.session, FILES.contacts, FILES.seen, FILES.pending, FILES.blocks, FILES.baseKeys]) {
       await rm(join(this.dir, name), { force: true });
     }
     for (const sub of [FILES.peers, FILES.groups]) {

@@ -63,7 +63,10 @@ export class Invocation {
     return parseServers(saved && saved.length > 0 ? saved.join(",") : DEFAULT_SERVER);
   }
 
-  /** The dialer with this invocation's TLS trust: --ca, else NATTER_CA, else the system's CAs. */
+  /**
+   * The dialer with this invocation's TLS trust: --ca, else NATTER_CA, else the system's CAs;
+   * it warns once per home before plain TCP beyond loopback.
+   */
   async dialer(): Promise<Dialer> {
     const path = this.options.ca ?? (this.deps.env.NATTER_CA || undefined);
     this.caFile ??= path === undefined ? Promise.resolve(undefined) : readFile(path).then(
@@ -72,8 +75,11 @@ export class Invocation {
         throw new CliError("NO_FILE", `cannot read the CA file ${path}`, { cause });
       },
     );
-    const ca = await this.caFile;
-    return (address) => this.deps.dial(address, ca === undefined ? {} : { ca });
+    const [ca, { warnOnPlainTcp }] = await Promise.all([this.caFile, import("./transport/plain-tcp-warning.ts")]);
+    return warnOnPlainTcp((address) => this.deps.dial(address, ca === undefined ? {} : { ca }), {
+      firstTime: async () => (await this.home()).firstPlainTcpWarning(),
+      warn: (line) => this.deps.stderr.write(`${line}\n`),
+    });
   }
 
   /** A single connection for login and register (no session to resume yet). */

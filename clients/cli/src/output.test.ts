@@ -67,7 +67,9 @@ describe("output", () => {
     p.notice({ kind: "identity-changed", user: "bob" });
     p.notice({ kind: "undecryptable", user: "bob", id: "i" });
     assert.deepEqual(out, []);
-    assert.deepEqual(err, ["⚠ the safety number with bob has changed", "could not decrypt a message from bob"]);
+    assert.equal(err.length, 2);
+    assert.match(err[0]!, /^⚠ the identity key of bob has changed/);
+    assert.equal(err[1], "could not decrypt a message from bob");
     const j = printer(true);
     j.p.notice({ kind: "undecryptable", user: "bob", id: "i" });
     assert.equal(JSON.parse(j.err[0]!).warning, "DECRYPT_FAILED");
@@ -81,5 +83,45 @@ describe("output", () => {
 
   it("formats the clock with leading zeros", () => {
     assert.equal(clock(new Date(2025, 5, 6, 7, 8).getTime()), "07:08");
+  });
+});
+
+describe("output of trust", () => {
+  it("never shows a known name from an unknown account as the contact, in either mode", () => {
+    const claimed: ShownMessage = { ...message, from: "alice [0190a8c4-5d6e-7f00-8a00-00000000000e]", fromId: "0190a8c4-5d6e-7f00-8a00-00000000000e", warning: "NAME_CLAIMED" };
+    const human = printer(false);
+    human.p.message(claimed);
+    assert.match(human.out[0]!, /^\[09:05\] ⚠ alice \[0190a8c4-5d6e-7f00-8a00-00000000000e\] \(not your contact of that name/);
+    const json = printer(true);
+    json.p.message(claimed);
+    const line = JSON.parse(json.out[0]!);
+    assert.deepEqual([line.from, line.fromId, line.warning], [claimed.from, claimed.fromId, "NAME_CLAIMED"]);
+  });
+
+  it("flags a message from a changed identity and says what to run", () => {
+    const { p, out, err } = printer(false);
+    p.message({ ...message, warning: "IDENTITY_CHANGED" });
+    p.notice({ kind: "identity-changed", user: "bob" });
+    assert.match(out[0]!, /^\[09:05\] ⚠ bob \(new identity key, not trusted yet/);
+    assert.match(err[0]!, /natter verify bob.*natter trust bob/);
+  });
+
+  it("shows each state of a safety number, both numbers while a change waits", () => {
+    const human = printer(false);
+    human.p.safetyNumber({ user: "bob", userId: "x", state: "unverified", safetyNumber: "111" });
+    human.p.safetyNumber({ user: "bob", userId: "x", state: "changed", safetyNumber: "111", newSafetyNumber: "222" });
+    assert.match(human.out[0]!, /\(unverified\):\n {2}111\n.*natter verify bob --mark-verified/);
+    assert.match(human.out[1]!, /you trusted:\n {2}111\nnew safety number:\n {2}222\n.*natter trust bob/);
+    const json = printer(true);
+    json.p.safetyNumber({ user: "bob", userId: "x", state: "verified", safetyNumber: "111" });
+    assert.deepEqual(JSON.parse(json.out[0]!), { user: "bob", userId: "x", state: "verified", safetyNumber: "111" });
+  });
+
+  it("shows both numbers when a new key is trusted, and says when there was nothing to accept", () => {
+    const { p, out } = printer(false);
+    p.trusted({ user: "bob", userId: "x", changed: true, before: "111", after: "222" });
+    p.trusted({ user: "bob", userId: "x", changed: false, before: "111", after: "111" });
+    assert.match(out[0]!, /111[\s\S]*222[\s\S]*accepted/);
+    assert.match(out[1]!, /nothing to accept/);
   });
 });

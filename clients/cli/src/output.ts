@@ -1,4 +1,5 @@
 import { describeError } from "./errors.ts";
+import type { SafetyNumberView } from "./messaging/direct-sessions.ts";
 import type { ShownEvent, ShownMessage } from "./messaging/incoming.ts";
 import type { Notice } from "./messaging/notice.ts";
 
@@ -33,15 +34,17 @@ export class Printer {
   message(m: ShownMessage, saved?: SavedFile): void {
     const group = m.group === undefined ? {} : { group: m.group };
     const sentAt = new Date(m.sentAt).toISOString();
-    const who = m.group === undefined ? m.from : `#${m.group} ${m.from}`;
+    const sender = m.warning === undefined ? m.from : `⚠ ${m.from} (${SENDER_WARNINGS[m.warning]})`;
+    const who = m.group === undefined ? sender : `#${m.group} ${sender}`;
+    const trust = m.warning === undefined ? {} : { fromId: m.fromId, warning: m.warning };
     if (m.content.type === "text") {
-      if (this.json) this.out(JSON.stringify({ id: m.id, from: m.from, ...group, type: "text", text: m.content.text, sentAt }));
+      if (this.json) this.out(JSON.stringify({ id: m.id, from: m.from, ...trust, ...group, type: "text", text: m.content.text, sentAt }));
       else this.out(`[${clock(m.sentAt)}] ${who}: ${printable(m.content.text)}`);
       return;
     }
     if (!saved) throw new Error("invariant broken: a file message is shown once saved");
     if (this.json) {
-      this.out(JSON.stringify({ id: m.id, from: m.from, ...group, type: "file", file: saved, sentAt }));
+      this.out(JSON.stringify({ id: m.id, from: m.from, ...trust, ...group, type: "file", file: saved, sentAt }));
     } else {
       this.out(`[${clock(m.sentAt)}] ${who}: sent a file: ${printable(saved.name)} (${formatSize(saved.size)}, ${printable(saved.mime)}) saved to ${printable(saved.path)}`);
     }
@@ -71,7 +74,11 @@ export class Printer {
   notice(n: Notice): void {
     switch (n.kind) {
       case "identity-changed":
-        return this.warn("IDENTITY_CHANGED", `⚠ the safety number with ${n.user} has changed`, { user: n.user });
+        return this.warn(
+          "IDENTITY_CHANGED",
+          `⚠ the identity key of ${n.user} has changed: nothing is sent to them until you compare safety numbers (natter verify ${n.user}) and accept it (natter trust ${n.user})`,
+          { user: n.user },
+        );
       case "undecryptable":
         return n.group === undefined
           ? this.warn("DECRYPT_FAILED", `could not decrypt a message from ${n.user}`, { from: n.user, id: n.id })
@@ -81,8 +88,45 @@ export class Printer {
           from: n.user, ...(n.group === undefined ? {} : { group: n.group }), id: n.id,
         });
       case "unsupported":
-        return this.warn("UNSUPPORTED", `${n.user} sent a message this version of natter cannot show`, { from: n.user, id: n.id });
+        return this.warn("UNSUPPORTED", `${n.user} sent a message this version of natter cannot show (one of you needs to upgrade natter)`, { from: n.user, id: n.id });
     }
+  }
+
+  /**
+   * The safety number with a contact and how far it is trusted; with a change waiting,
+   * the pinned number and the new one, and the commands that settle it.
+   */
+  safetyNumber(v: SafetyNumberView, marked = false): void {
+    const json = { user: v.user, userId: v.userId, state: v.state, safetyNumber: v.safetyNumber, ...(v.newSafetyNumber ? { newSafetyNumber: v.newSafetyNumber } : {}) };
+    if (v.newSafetyNumber !== undefined) {
+      return this.result(
+        [
+          `⚠ the identity key of ${v.user} has changed (state: changed)`,
+          `safety number you trusted:\n  ${v.safetyNumber}`,
+          `new safety number:\n  ${v.newSafetyNumber}`,
+          `compare the new one with the one ${v.user} sees (natter verify) in person or on a call; if they match, accept it: natter trust ${v.user}`,
+        ].join("\n"),
+        json,
+      );
+    }
+    const next = v.state === "verified"
+      ? marked ? "recorded as verified" : "you have verified it"
+      : `compare it with the one ${v.user} sees (natter verify) in person or on a call, then record it: natter verify ${v.user} --mark-verified`;
+    this.result(`safety number with ${v.user} (${v.state}):\n  ${v.safetyNumber}\n${next}`, json);
+  }
+
+  /** What `natter trust` did: both safety numbers, or that nothing was waiting. */
+  trusted(r: { user: string; userId: string; changed: boolean; before: string; after: string }): void {
+    const json = { user: r.user, userId: r.userId, accepted: r.changed, previousSafetyNumber: r.before, safetyNumber: r.after };
+    if (!r.changed) return this.result(`nothing to accept: the identity key of ${r.user} is the one you trust`, json);
+    this.result(
+      [
+        `safety number you trusted with ${r.user}:\n  ${r.before}`,
+        `safety number from now on:\n  ${r.after}`,
+        `accepted the new identity key of ${r.user}; compare the new number with them and record it: natter verify ${r.user} --mark-verified`,
+      ].join("\n"),
+      json,
+    );
   }
 
   /** A result: a sentence for humans, an object for scripts. */
@@ -112,6 +156,12 @@ export class Printer {
     this.err(this.json ? JSON.stringify({ warning: code, message, ...extra }) : message);
   }
 }
+
+/** What a warning on a shown message says beside the sender. */
+const SENDER_WARNINGS = {
+  IDENTITY_CHANGED: "new identity key, not trusted yet: natter verify, then natter trust",
+  NAME_CLAIMED: "not your contact of that name: an unknown account using it",
+} as const;
 
 function describeEvent(e: ShownEvent): string {
   const by = e.by ?? e.user;

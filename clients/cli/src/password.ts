@@ -27,6 +27,21 @@ export async function readPassword(input: PasswordInput, promptTo: (text: string
   return password;
 }
 
+/**
+ * The current and the new password for `natter passwd`: from the first two lines of
+ * standard input (`--password-stdin`), or asked on the terminal (the new one twice).
+ */
+export async function readPasswordChange(input: PasswordInput, promptTo: (text: string) => void, fromStdin: boolean): Promise<{ current: string; next: string }> {
+  if (fromStdin) {
+    const [current = "", next] = (await readAll(input)).split(/\r?\n/);
+    if (next === undefined) throw new CliError("USAGE", "--password-stdin needs two lines: the current password, then the new one");
+    return { current, next };
+  }
+  const current = await readPassword(input, promptTo, { fromStdin: false, prompt: "current password: " });
+  const next = await readPassword(input, promptTo, { fromStdin: false, prompt: "new password: ", confirm: true });
+  return { current, next };
+}
+
 /** The first line, without its line ending (`printf 'pw\n' | natter login …` and `echo` both work). */
 export function firstLine(text: string): string {
   const end = text.search(/\r?\n/);

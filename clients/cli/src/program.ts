@@ -43,7 +43,10 @@ export function createProgram(deps: CliDeps): Command {
 
   program
     .command("register")
-    .description("create an account and log this home in")
+    .description(
+      "create an account and log this home in. The password (8 to 1024 bytes) never leaves this machine: " +
+        "it is stretched (Argon2id, m=64 MiB, t=3, p=1) into a login secret for the server and a key that seals your key backup",
+    )
     .argument("<username>")
     .option("--password-stdin", "read the password from standard input")
     .action(async (username: string, opts: { passwordStdin?: boolean }, cmd: Command) => {
@@ -53,13 +56,22 @@ export function createProgram(deps: CliDeps): Command {
 
   program
     .command("login")
-    .description("log this home in (restores the keys from the backup on a new home)")
+    .description("log this home in (restores the keys from the backup on a new home); only a secret derived from the password is sent")
     .argument("<username>")
     .option("--password-stdin", "read the password from standard input")
     .option("--takeover", "end the account's session elsewhere")
     .action(async (username: string, opts: { passwordStdin?: boolean; takeover?: boolean }, cmd: Command) => {
       const { loginCommand } = await import("./commands/login.ts");
       await loginCommand(await ctx(cmd), username, opts);
+    });
+
+  program
+    .command("passwd")
+    .description("change the password: the key backup is sealed again under it and other sessions end")
+    .option("--password-stdin", "read the current password, then the new one, from the first two lines of standard input")
+    .action(async (opts: { passwordStdin?: boolean }, cmd: Command) => {
+      const { passwdCommand } = await import("./commands/passwd.ts");
+      await passwdCommand(await ctx(cmd), opts);
     });
 
   program
@@ -202,13 +214,40 @@ export function createProgram(deps: CliDeps): Command {
       await listenCommand(await ctx(cmd));
     });
 
+  const sessions = program
+    .command("sessions")
+    .description("this account's sessions: where each started and when it was last seen")
+    .action(async (_opts, cmd: Command) => {
+      const { sessionsCommand } = await import("./commands/sessions.ts");
+      await sessionsCommand(await ctx(cmd));
+    });
+  sessions
+    .command("revoke")
+    .description("end a session (its device must log in again), or with --others every one but this home's")
+    .argument("[id]")
+    .option("--others", "every session but this home's")
+    .action(async (id: string | undefined, opts: { others?: boolean }, cmd: Command) => {
+      const { revokeCommand } = await import("./commands/sessions.ts");
+      await revokeCommand(await ctx(cmd), id, opts);
+    });
+
   program
     .command("verify")
-    .description("show the safety number with a user, to compare in person")
+    .description("show the safety number with a user and its state (unverified, verified, changed), to compare in person")
+    .argument("<user>")
+    .option("--mark-verified", "record that you compared the safety number and it matched")
+    .action(async (user: string, opts: { markVerified?: boolean }, cmd: Command) => {
+      const { verifyCommand } = await import("./commands/verify.ts");
+      await verifyCommand(await ctx(cmd), user, opts);
+    });
+
+  program
+    .command("trust")
+    .description("accept a contact's changed identity key after comparing safety numbers; sending to them works again")
     .argument("<user>")
     .action(async (user: string, _opts, cmd: Command) => {
-      const { verifyCommand } = await import("./commands/verify.ts");
-      await verifyCommand(await ctx(cmd), user);
+      const { trustCommand } = await import("./commands/trust.ts");
+      await trustCommand(await ctx(cmd), user);
     });
 
   program.addHelpText(
@@ -229,6 +268,15 @@ export function createProgram(deps: CliDeps): Command {
       "  natter block <user>                        natter unblock <user>",
       "  natter profile set [--name <n>] [--status <s>] [--avatar <image>]",
       "  natter profile show [user]",
+      "",
+      "Sessions:",
+      "  natter sessions                            natter sessions revoke <id> | --others",
+      "",
+      "Trust:",
+      "  natter verify <user> [--mark-verified]     the safety number with <user>; record that it matched",
+      "  natter trust <user>                        accept <user>'s changed identity key after comparing numbers",
+      "  Contacts are pinned (id, name, identity key) at first contact; after a key change nothing",
+      "  is sent to them (exit 1, IDENTITY_CHANGED) until `natter trust`.",
       "",
       "TLS: --server tls://host:port checks the edge's certificate against the system's CAs, or --ca <file>.",
     ].join("\n"),

@@ -1,6 +1,6 @@
 import { type Bytes, concat, equalBytes } from "./bytes.ts";
-import { CryptoError } from "./errors.ts";
-import type { CryptoKey, Primitives } from "./primitives.ts";
+import { CryptoError, decryptFailed } from "./errors.ts";
+import type { Primitives } from "./primitives.ts";
 
 export const ATTACHMENT_VERSION = 1;
 export const DEFAULT_CHUNK_SIZE = 64 * 1024;
@@ -42,9 +42,25 @@ function chunkParams(head: Bytes, index: number, final: boolean): { iv: Bytes; a
   return { iv, aad: concat(head, iv.subarray(4), Uint8Array.of(final ? 1 : 0)) };
 }
 
-/** Running digest: d0 = SHA-256(header), d(i+1) = SHA-256(d(i) || encrypted chunk i). */
-async function chain(p: Primitives, d: Bytes, chunk: Bytes): Promise<Bytes> {
-  return p.sha256(concat(d, chunk));
+/**
+ * The running digest: d0 = SHA-256(header), d(i+1) = SHA-256(d(i) || encrypted chunk i).
+ * Each link needs the one before, but nothing else waits for it: where the provider hashes
+ * off the main thread (Node's WebCrypto), the next chunk is sealed or opened meanwhile. At
+ * most one hash is in flight, so memory stays flat.
+ */
+class DigestChain {
+  private d: Promise<Bytes>;
+  constructor(private readonly p: Primitives, head: Bytes) {
+    this.d = p.sha256(head);
+  }
+  /** Adds a chunk; its bytes have been read when this returns, so the caller may reuse them. */
+  async add(chunk: Bytes): Promise<void> {
+    const d = await this.d;
+    this.d = this.p.sha256(d, chunk);
+  }
+  result(): Promise<Bytes> {
+    return this.d;
+  }
 }
 
 export interface EncryptedAttachment {
@@ -67,35 +83,42 @@ export function encryptAttachment(p: Primitives, key: Bytes, source: AsyncIterab
   let digest: Bytes | null = null;
   let size = 0;
   async function* run(): AsyncGenerator<Bytes> {
-    const k = await p.aesGcmKey(key);
     const head = header(chunkSize);
-    let d = await p.sha256(head);
+    const chain = new DigestChain(p, head);
     size += head.length;
     yield head;
     const buf = new Uint8Array(chunkSize);
     let fill = 0;
     let index = 0;
-    const seal = async (final: boolean): Promise<Bytes> => {
+    const seal = async (plaintext: Bytes, final: boolean): Promise<Bytes> => {
       const { iv, aad } = chunkParams(head, index, final);
-      const ct = await p.aesGcmEncrypt(k, iv, buf.subarray(0, fill), aad);
-      d = await chain(p, d, ct);
+      const ct = await p.aesGcmEncrypt(key, iv, plaintext, aad);
+      await chain.add(ct);
       index += 1;
-      fill = 0;
       size += ct.length;
       return ct;
     };
     for await (const piece of source) {
       let off = 0;
       while (off < piece.length) {
-        if (fill === chunkSize) yield await seal(false);
+        if (fill === chunkSize) {
+          yield await seal(buf, false);
+          fill = 0;
+        }
+        if (fill === 0 && piece.length - off > chunkSize) {
+          // A whole chunk with more bytes after it: sealed where it lies, not copied.
+          yield await seal(piece.subarray(off, off + chunkSize), false);
+          off += chunkSize;
+          continue;
+        }
         const n = Math.min(chunkSize - fill, piece.length - off);
         buf.set(piece.subarray(off, off + n), fill);
         fill += n;
         off += n;
       }
     }
-    yield await seal(true);
-    digest = d;
+    yield await seal(buf.subarray(0, fill), true);
+    digest = await chain.result();
   }
   return {
     ciphertext: { [Symbol.asyncIterator]: run },
@@ -114,28 +137,25 @@ export function encryptAttachment(p: Primitives, key: Bytes, source: AsyncIterab
  * temporary file and keep it only if iteration completes).
  */
 export async function* decryptAttachment(p: Primitives, key: Bytes, digest: Bytes, source: AsyncIterable<Bytes>): AsyncGenerator<Bytes> {
-  const failed = (): CryptoError => new CryptoError("DECRYPT_FAILED", "decryption failed");
-  if (!(key instanceof Uint8Array) || key.length !== 32 || !(digest instanceof Uint8Array)) throw failed();
-  const k = await p.aesGcmKey(key);
+  if (!(key instanceof Uint8Array) || key.length !== 32 || !(digest instanceof Uint8Array)) throw decryptFailed();
   const head = new Uint8Array(HEADER_LENGTH);
   let headFill = 0;
   let buf: Uint8Array | null = null;
+  let chain: DigestChain | null = null;
   let chunkBytes = 0;
   let fill = 0;
   let index = 0;
-  let d: Bytes = new Uint8Array(0);
-  const open = async (final: boolean): Promise<Bytes> => {
-    const ct = buf!.subarray(0, fill);
+  const open = async (ct: Bytes, final: boolean): Promise<Bytes> => {
     const { iv, aad } = chunkParams(head, index, final);
+    // The digest covers the ciphertext, so its hash need not wait for the decryption.
+    await chain!.add(ct);
     let pt: Bytes;
     try {
-      pt = await p.aesGcmDecrypt(k, iv, ct, aad);
+      pt = await p.aesGcmDecrypt(key, iv, ct, aad);
     } catch {
-      throw failed();
+      throw decryptFailed();
     }
-    d = await chain(p, d, ct);
     index += 1;
-    fill = 0;
     return pt;
   };
   for await (const piece of source) {
@@ -148,22 +168,31 @@ export async function* decryptAttachment(p: Primitives, key: Bytes, digest: Byte
         off += n;
         if (headFill === HEADER_LENGTH) {
           const chunkSize = new DataView(head.buffer).getUint32(1);
-          if (head[0] !== ATTACHMENT_VERSION || chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) throw failed();
+          if (head[0] !== ATTACHMENT_VERSION || chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) throw decryptFailed();
           chunkBytes = chunkSize + TAG_LENGTH;
           buf = new Uint8Array(chunkBytes);
-          d = await p.sha256(head);
+          chain = new DigestChain(p, head);
         }
         continue;
       }
-      if (fill === chunkBytes) yield await open(false);
+      if (fill === chunkBytes) {
+        yield await open(buf, false);
+        fill = 0;
+      }
+      if (fill === 0 && piece.length - off > chunkBytes) {
+        // A whole chunk with more bytes after it: opened where it lies, not copied.
+        yield await open(piece.subarray(off, off + chunkBytes), false);
+        off += chunkBytes;
+        continue;
+      }
       const n = Math.min(chunkBytes - fill, piece.length - off);
       buf.set(piece.subarray(off, off + n), fill);
       fill += n;
       off += n;
     }
   }
-  if (!buf || fill < TAG_LENGTH) throw failed();
-  const last = await open(true);
-  if (!equalBytes(d, digest)) throw failed();
+  if (!buf || !chain || fill < TAG_LENGTH) throw decryptFailed();
+  const last = await open(buf.subarray(0, fill), true);
+  if (!equalBytes(await chain.result(), digest)) throw decryptFailed();
   yield last;
 }

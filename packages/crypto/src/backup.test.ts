@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { rejectsWith, text } from "../test/fixtures.ts";
 import { providers } from "../test/providers.ts";
 import { fromBase64url, toBase64url } from "./bytes.ts";
-import { decryptDeviceBackup, encryptDeviceBackup, openBackup, sealBackup } from "./backup.ts";
+import { decryptDeviceBackup, encryptDeviceBackup, openBackup, openBackupWithKey, sealBackup, sealBackupWithKey } from "./backup.ts";
 import { DeviceIdentity } from "./identity.ts";
 
 const { p } = providers[0]!;
@@ -34,5 +34,19 @@ describe("key backup", () => {
     const blob = await encryptDeviceBackup(p, device, "pässword");
     const restored = await decryptDeviceBackup(p, blob, "pa\u0308ssword");
     assert.deepEqual(restored.toJSON(), device.toJSON());
+  });
+
+  it("seals under a 32-byte key: a wrong key, a password-sealed blob or a tampered one does not open", async () => {
+    const key = p.randomBytes(32);
+    const blob = await sealBackupWithKey(p, text("secret keys"), key);
+    assert.deepEqual(await openBackupWithKey(p, blob, key), text("secret keys"));
+    await rejectsWith(() => openBackupWithKey(p, blob, p.randomBytes(32)), "BAD_BACKUP_PASSWORD");
+    const bytes = fromBase64url(blob);
+    bytes[0] = 1;
+    await rejectsWith(() => openBackupWithKey(p, toBase64url(bytes), key), "UNSUPPORTED_VERSION");
+    bytes[0] = 2;
+    bytes[bytes.length - 1]! ^= 1;
+    await rejectsWith(() => openBackupWithKey(p, toBase64url(bytes), key), "BAD_BACKUP_PASSWORD");
+    await rejectsWith(() => sealBackupWithKey(p, text("x"), p.randomBytes(16)), "MALFORMED");
   });
 });

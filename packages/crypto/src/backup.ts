@@ -56,6 +56,40 @@ export async function openBackup(p: Primitives, blob: string, password: string):
   }
 }
 
+/** The version byte of a backup sealed under a key rather than a password. */
+export const KEYED_BACKUP_VERSION = 2;
+const BACKUP_KEY_LENGTH = 32;
+
+/**
+ * Encrypts `plaintext` under a 32-byte key the caller derived (the backup key the client
+ * derives from the password with Argon2id and HKDF): AES-256-GCM with a random nonce, the
+ * version byte as associated data, as one base64url string.
+ */
+export async function sealBackupWithKey(p: Primitives, plaintext: Bytes, key: Bytes): Promise<string> {
+  if (key.length !== BACKUP_KEY_LENGTH) throw new CryptoError("MALFORMED", "a backup key has 32 bytes");
+  const head = new Writer().u8(KEYED_BACKUP_VERSION).finish();
+  const iv = p.randomBytes(12);
+  const ct = await p.aesGcmEncrypt(key, iv, plaintext, head);
+  return toBase64url(new Writer().bytes(head).bytes(iv).bytes(ct).finish());
+}
+
+/** Opens a `sealBackupWithKey` blob. BAD_BACKUP_PASSWORD (wrong key or altered blob), MALFORMED, UNSUPPORTED_VERSION. */
+export async function openBackupWithKey(p: Primitives, blob: string, key: Bytes): Promise<Bytes> {
+  if (key.length !== BACKUP_KEY_LENGTH) throw new CryptoError("MALFORMED", "a backup key has 32 bytes");
+  const bytes = fromBase64url(blob);
+  const r = new Reader(bytes);
+  if (r.u8() !== KEYED_BACKUP_VERSION) throw new CryptoError("UNSUPPORTED_VERSION", "unsupported backup version");
+  const head = bytes.subarray(0, r.offset);
+  const iv = r.bytes(12);
+  const ct = r.rest();
+  if (ct.length < 16) throw new CryptoError("MALFORMED", "truncated backup");
+  try {
+    return await p.aesGcmDecrypt(key, iv, ct, head);
+  } catch {
+    throw new CryptoError("BAD_BACKUP_PASSWORD", "wrong password or damaged backup");
+  }
+}
+
 /** A backup of a device's private keys (`DeviceIdentity.toJSON()`), sealed under `password`. */
 export async function encryptDeviceBackup(p: Primitives, device: DeviceIdentity, password: string): Promise<string> {
   return sealBackup(p, utf8(JSON.stringify(device.toJSON())), password);

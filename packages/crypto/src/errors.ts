@@ -33,6 +33,11 @@ export function isCryptoError(e: unknown, code?: CryptoErrorCode): e is CryptoEr
   return e instanceof CryptoError && (code === undefined || e.code === code);
 }
 
+/** The one decryption failure, whatever the check that failed: the message says nothing more. */
+export function decryptFailed(cause?: unknown): CryptoError {
+  return new CryptoError("DECRYPT_FAILED", "decryption failed", cause === undefined ? undefined : { cause });
+}
+
 /** Throws MALFORMED (or the given code) when an invariant of untrusted input does not hold. */
 export function check(cond: unknown, code: CryptoErrorCode = "MALFORMED", message?: string): asserts cond {
   if (!cond) throw new CryptoError(code, message);

@@ -1,3 +1,5 @@
+// A device's identity in one file: the identity keys, the prekeys they sign and the
+// bundle made of them, since publishing, verifying and consuming prekeys share one format.
 import { type Bytes, Writer, equalBytes, toBase64url, utf8 } from "./bytes.ts";
 import { CryptoError } from "./errors.ts";
 import { arr, key, obj, uint, version } from "./json.ts";

@@ -1,10 +1,12 @@
-// The public face of @natter/crypto: end-to-end encryption over an injected WebCrypto provider.
+// The public face of @natter/crypto: end-to-end encryption over an injected provider of primitives.
 export type { Bytes } from "./bytes.ts";
 export { toBase64url, fromBase64url } from "./bytes.ts";
 export { CryptoError, CRYPTO_ERROR_CODES, isCryptoError } from "./errors.ts";
 export type { CryptoErrorCode } from "./errors.ts";
-export { createPrimitives, nativeSubtle, peculiarSubtle } from "./primitives.ts";
-export type { Primitives, KeyPair, SubtleCrypto, CryptoKey } from "./primitives.ts";
+export { createPrimitives } from "./primitives.ts";
+export type { Primitives, KeyPair } from "./primitives.ts";
+export { createWebCryptoPrimitives, nodeSubtle, peculiarSubtle } from "./webcrypto-primitives.ts";
+export type { SubtleCrypto } from "./webcrypto-primitives.ts";
 export { DeviceIdentity, verifyBundle, verifyPrekeyBundle } from "./identity.ts";
 export type { SignedPrekey, PublicBundle, PrekeyBundle, DeviceIdentityJSON } from "./identity.ts";
 export { Session } from "./session.ts";
@@ -24,4 +26,4 @@ export { generateAttachmentKey, encryptAttachment, encryptedSize, decryptAttachm
 export type { EncryptedAttachment } from "./attachment.ts";
 export { safetyNumber } from "./safety-number.ts";
 export { generateProfileKey, sealProfile, openProfile, PROFILE_KEY_LENGTH } from "./profile.ts";
-export { sealBackup, openBackup, encryptDeviceBackup, decryptDeviceBackup, MIN_BACKUP_ITERATIONS } from "./backup.ts";
+export { sealBackup, openBackup, encryptDeviceBackup, decryptDeviceBackup, MIN_BACKUP_ITERATIONS, sealBackupWithKey, openBackupWithKey } from "./backup.ts";

@@ -1,3 +1,5 @@
+// Sender keys in one file: the outbound key, the inbound keys of each sender and their
+// one wire format read and written side by side, so a change to one shows in the other.
 import { type Bytes, Reader, Writer, fromUtf8, toBase64url, utf8 } from "./bytes.ts";
 import { CryptoError, isCryptoError } from "./errors.ts";
 import { arr, key, obj, str, uint, version } from "./json.ts";

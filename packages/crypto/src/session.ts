@@ -214,6 +214,19 @@ export class Session {
     return wire instanceof Uint8Array && wire.length > 2 && wire[0] === WIRE_VERSION && wire[1] === TYPE_INITIAL;
   }
 
+  /**
+   * The X3DH base key of an initial message (base64url), read without opening it, so a
+   * responder can recognise a first message it accepted before; undefined for anything else.
+   */
+  static initialBaseKey(wire: Bytes): string | undefined {
+    try {
+      const { initial } = parse(wire);
+      return initial ? toBase64url(initial.baseKey) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Encrypts one message; the wire carries the X3DH header until the peer's first reply is decrypted. */
   async encrypt(plaintext: Bytes): Promise<Bytes> {
     const { header, mk, commit } = await nextSendingKey(this.p, this.state);

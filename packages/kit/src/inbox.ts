@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiError, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { Names } from "@natter/protocol";
 import { ensureWorkQueue } from "./work-queue.ts";
 
@@ -18,19 +18,74 @@ const PULL_EXPIRES_MS = 10_000;
  */
 const PUBLISH_RETRY_MS = [250, 500, 1000, 1500];
 
+/** The INBOX stream's caps when nobody configures them. */
+export const INBOX_DEFAULTS = {
+  /** Messages one user's inbox holds; the next is refused (INBOX_FULL), none is evicted. */
+  maxPerUser: 100_000,
+  /** Bytes the whole stream holds; the next message is refused (STORAGE_FULL). */
+  maxBytes: 8 * 1024 * 1024 * 1024,
+} as const;
+
+/** Caps of the INBOX stream: both refuse new messages and never evict stored ones. */
+export interface InboxCaps {
+  readonly maxPerUser: number;
+  readonly maxBytes: number;
+}
+
 /**
  * Creates or updates the INBOX stream: one subject per user, a work queue (a message is
  * removed once acked; one consumer per user filter), file storage, 30 days, a 2-minute
  * dedup window for `Nats-Msg-Id`, `replicas` copies on a cluster (R3 in production).
+ * Past `caps` the stream refuses new messages (`discard: new`, per subject too) instead of
+ * evicting stored ones; a stream made with `discard: old` is updated in place (nats-server
+ * 2.9 allows it). Without `caps` an existing stream keeps the caps it has, so a service
+ * that does not own them (group) never undoes what the edges were configured with.
  * Safe to call from every replica at start.
  */
-export async function ensureInboxStream(jsm: JetStreamManager, n: Names, opts: { replicas?: number } = {}): Promise<void> {
+export async function ensureInboxStream(
+  jsm: JetStreamManager, n: Names, opts: { replicas?: number; caps?: InboxCaps } = {},
+): Promise<void> {
+  const caps = opts.caps ?? (await currentCaps(jsm, n.inboxStream)) ?? INBOX_DEFAULTS;
   await ensureWorkQueue(jsm, {
     name: n.inboxStream,
     subjects: [n.inboxWildcard],
-    max_msgs_per_subject: 100_000,
+    max_msgs_per_subject: caps.maxPerUser,
+    max_bytes: caps.maxBytes,
+    discard: DiscardPolicy.New,
+    discard_new_per_subject: true,
     num_replicas: opts.replicas ?? 1,
   });
+}
+
+/** The caps an existing INBOX stream refuses at, or undefined when it has none yet. */
+async function currentCaps(jsm: JetStreamManager, stream: string): Promise<InboxCaps | undefined> {
+  try {
+    const { config } = await jsm.streams.info(stream);
+    if (config.discard !== DiscardPolicy.New || config.max_msgs_per_subject <= 0 || config.max_bytes <= 0) return undefined;
+    return { maxPerUser: config.max_msgs_per_subject, maxBytes: config.max_bytes };
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === STREAM_NOT_FOUND) return undefined;
+    throw err;
+  }
+}
+
+const STREAM_NOT_FOUND = 10059;
+/** JetStream's code for a message the stream would not store (its description says which limit). */
+const STORE_REFUSED = 10077;
+
+/** Why JetStream refused to store a message, when a cap of the INBOX stream did. */
+export type InboxRefusal = "INBOX_FULL" | "STORAGE_FULL";
+
+/**
+ * The cap that refused a publish, or undefined for any other failure. Refusals are final:
+ * trying again only stores once something is acked, so they are not retried.
+ */
+export function inboxRefusal(error: unknown): InboxRefusal | undefined {
+  if (!(error instanceof JetStreamApiError) || error.code !== STORE_REFUSED) return undefined;
+  // nats-server 2.9 tells the limits apart only by the description.
+  if (/per subject/i.test(error.message)) return "INBOX_FULL";
+  if (/maximum (bytes|messages)/i.test(error.message)) return "STORAGE_FULL";
+  return undefined;
 }
 
 /** The durable consumer an edge makes for a receiving device (the bench's baseline uses it too). */
@@ -90,15 +145,29 @@ export class InboxWriter {
     return publishWithRetry(this.js, this.n.inbox(to), record, messageId);
   }
 
-  /** One record copied into each recipient's inbox, each deduplicated by `<id>:<userId>`. Resolves once all are stored. */
-  async copies(recipients: readonly string[], messageId: string, record: Uint8Array): Promise<void> {
-    await Promise.all(recipients.map((to) => publishWithRetry(this.js, this.n.inbox(to), record, copyMsgId(messageId, to))));
+  /**
+   * One record copied into each recipient's inbox, each deduplicated by `<id>:<userId>`.
+   * Resolves once every copy is stored or refused by a full inbox, naming the refused
+   * recipients; any other failure rejects, after every copy has been tried.
+   */
+  async copies(recipients: readonly string[], messageId: string, record: Uint8Array): Promise<{ full: string[] }> {
+    const results = await Promise.allSettled(
+      recipients.map((to) => publishWithRetry(this.js, this.n.inbox(to), record, copyMsgId(messageId, to))),
+    );
+    const full: string[] = [];
+    for (const [i, result] of results.entries()) {
+      if (result.status === "fulfilled") continue;
+      if (inboxRefusal(result.reason) !== "INBOX_FULL") throw result.reason;
+      full.push(recipients[i]!);
+    }
+    return { full };
   }
 }
 
 /**
  * Publishes to a JetStream stream and resolves once stored, trying again while a stream
- * leader election may be under way; rejects with the last error after the last try.
+ * leader election may be under way; rejects with the last error after the last try, and
+ * at once when a cap refused the message (see `inboxRefusal`).
  */
 export async function publishWithRetry(js: JetStreamClient, subject: string, data: Uint8Array, msgID: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
@@ -107,7 +176,7 @@ export async function publishWithRetry(js: JetStreamClient, subject: string, dat
       return;
     } catch (error) {
       const wait = PUBLISH_RETRY_MS[attempt];
-      if (wait === undefined) throw error;
+      if (wait === undefined || inboxRefusal(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }

@@ -16,5 +16,5 @@ export { startHealth } from "./health.ts";
 export { Counter, createRegistry, Gauge, Histogram, type Registry } from "./metrics.ts";
 export { runService, type ServiceDefinition, type ServiceEnv } from "./run-service.ts";
 export { systemClock, type Clock, type RunningService, type ServiceDeps } from "./service.ts";
-export { consumeDeviceInbox, copyMsgId, ensureInboxStream, InboxWriter, publishWithRetry } from "./inbox.ts";
+export { consumeDeviceInbox, copyMsgId, ensureInboxStream, INBOX_DEFAULTS, inboxRefusal, InboxWriter, publishWithRetry, type InboxCaps, type InboxRefusal } from "./inbox.ts";
 export { ensureWorkQueue } from "./work-queue.ts";

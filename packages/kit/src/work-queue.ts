@@ -6,10 +6,19 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /**
  * Creates or updates a work-queue stream kept on file for 30 days with a 2-minute dedup
  * window, so that services starting together all end up with one stream of this shape.
+ * It discards the oldest past its limits unless `stream` says `discard: new`.
  */
 export async function ensureWorkQueue(
   jsm: JetStreamManager,
-  stream: { name: string; subjects: string[]; num_replicas: number; max_msgs_per_subject?: number },
+  stream: {
+    name: string;
+    subjects: string[];
+    num_replicas: number;
+    max_msgs_per_subject?: number;
+    max_bytes?: number;
+    discard?: DiscardPolicy;
+    discard_new_per_subject?: boolean;
+  },
 ): Promise<void> {
   const config = {
     retention: RetentionPolicy.Workqueue,

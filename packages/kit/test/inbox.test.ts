@@ -1,8 +1,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { jetstreamManager, RetentionPolicy, type JetStreamManager } from "@nats-io/jetstream";
+import { DiscardPolicy, jetstream, JetStreamApiError, jetstreamManager, RetentionPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { names } from "@natter/protocol";
-import { connectNats, ensureInboxStream, InboxWriter, publishWithRetry, type NatsConnection } from "@natter/kit";
+import { connectNats, ensureInboxStream, ensureWorkQueue, inboxRefusal, InboxWriter, publishWithRetry, type NatsConnection } from "@natter/kit";
 import { quietLogger, testServices, type TestServices } from "@natter/kit/testing";
 
 describe("the inbox", () => {
@@ -60,6 +60,81 @@ describe("the inbox", () => {
   });
 });
 
+describe("the inbox's caps", () => {
+  let services: TestServices;
+  let nc: NatsConnection;
+  let jsm: JetStreamManager;
+  const [ann, bob] = ["44444444-4444-4444-8444-444444444444", "55555555-5555-4555-8555-555555555555"];
+
+  before(async () => {
+    services = await testServices();
+    nc = await connectNats({ servers: services.natsUrl, name: "kit-test-caps", logger: quietLogger() });
+    jsm = await jetstreamManager(nc);
+  });
+
+  after(async () => {
+    await nc?.drain();
+    await services?.cleanup();
+  });
+
+  /** A namespace of its own for each test, its stream deleted after. */
+  async function withInbox(test: (n: ReturnType<typeof names>) => Promise<void>): Promise<void> {
+    const n = names(`${services.namespace}-${Math.random().toString(36).slice(2, 8)}`);
+    try {
+      await test(n);
+    } finally {
+      await jsm.streams.delete(n.inboxStream).catch(() => false);
+    }
+  }
+
+  it("refuses a user's message past the cap with INBOX_FULL, evicts nothing, and still stores for others", () => withInbox(async (n) => {
+    await ensureInboxStream(jsm, n, { caps: { maxPerUser: 3, maxBytes: 1024 * 1024 } });
+    const writer = new InboxWriter(jetstream(nc), n);
+    for (const id of ["a1", "a2", "a3"]) await writer.message(ann, id, new Uint8Array([1]));
+    const refused = await writer.message(ann, "a4", new Uint8Array([1])).then(() => undefined, (error: unknown) => error);
+    assert.equal(inboxRefusal(refused), "INBOX_FULL");
+    await writer.message(bob, "b1", new Uint8Array([1]));
+    const info = await jsm.streams.info(n.inboxStream, { subjects_filter: n.inboxWildcard });
+    assert.equal(info.state.subjects?.[n.inbox(ann)], 3);
+    assert.equal(info.state.first_seq, 1, "the oldest is still there");
+  }));
+
+  it("names the recipients of a fan-out whose inbox is full, and stores the others' copies", () => withInbox(async (n) => {
+    await ensureInboxStream(jsm, n, { caps: { maxPerUser: 1, maxBytes: 1024 * 1024 } });
+    const writer = new InboxWriter(jetstream(nc), n);
+    await writer.message(ann, "first", new Uint8Array([1]));
+    assert.deepEqual(await writer.copies([ann, bob], "g1", new Uint8Array([2])), { full: [ann] });
+    const info = await jsm.streams.info(n.inboxStream, { subjects_filter: n.inboxWildcard });
+    assert.equal(info.state.subjects?.[n.inbox(bob)], 1);
+  }));
+
+  it("refuses any message past the stream's byte limit with STORAGE_FULL", () => withInbox(async (n) => {
+    await ensureInboxStream(jsm, n, { caps: { maxPerUser: 1000, maxBytes: 4096 } });
+    const writer = new InboxWriter(jetstream(nc), n);
+    await writer.message(ann, "big1", new Uint8Array(3000));
+    const refused = await writer.message(bob, "big2", new Uint8Array(3000)).then(() => undefined, (error: unknown) => error);
+    assert.equal(inboxRefusal(refused), "STORAGE_FULL");
+  }));
+
+  it("turns a stream made to discard old messages into one that refuses new ones, in place, keeping what it holds", () => withInbox(async (n) => {
+    await ensureWorkQueue(jsm, { name: n.inboxStream, subjects: [n.inboxWildcard], num_replicas: 1, max_msgs_per_subject: 100_000 });
+    await new InboxWriter(jetstream(nc), n).message(ann, "kept", new Uint8Array([1]));
+    await ensureInboxStream(jsm, n, { caps: { maxPerUser: 50, maxBytes: 1024 * 1024 } });
+    const info = await jsm.streams.info(n.inboxStream);
+    assert.equal(info.config.discard, DiscardPolicy.New);
+    assert.equal(info.config.discard_new_per_subject, true);
+    assert.equal(info.config.max_msgs_per_subject, 50);
+    assert.equal(info.state.messages, 1);
+  }));
+
+  it("keeps the caps an edge set when a service that does not own them ensures the stream", () => withInbox(async (n) => {
+    await ensureInboxStream(jsm, n, { caps: { maxPerUser: 7, maxBytes: 1024 * 1024 } });
+    await ensureInboxStream(jsm, n);
+    const info = await jsm.streams.info(n.inboxStream);
+    assert.deepEqual([info.config.max_msgs_per_subject, info.config.max_bytes], [7, 1024 * 1024]);
+  }));
+});
+
 describe("publishWithRetry", () => {
   it("tries again with the same Nats-Msg-Id until the stream answers", async () => {
     const ids: string[] = [];
@@ -72,5 +147,17 @@ describe("publishWithRetry", () => {
     };
     await publishWithRetry(js as never, "inbox.x", new Uint8Array(), "m3");
     assert.deepEqual(ids, ["m3", "m3", "m3"]);
+  });
+
+  it("does not try again when a cap refused the message", async () => {
+    let tries = 0;
+    const js = {
+      publish: async () => {
+        tries += 1;
+        throw new JetStreamApiError({ code: 503, err_code: 10077, description: "maximum messages per subject exceeded" });
+      },
+    };
+    await assert.rejects(publishWithRetry(js as never, "inbox.x", new Uint8Array(), "m4"), (error: unknown) => inboxRefusal(error) === "INBOX_FULL");
+    assert.equal(tries, 1);
   });
 });

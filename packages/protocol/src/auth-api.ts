@@ -1,13 +1,13 @@
 import { z } from "zod";
-import { Backup, PrekeyBundle, PublicBundle, SignedPrekey } from "./frames.ts";
+import { Backup, LoginSecret, PasswordSalt, PrekeyBundle, PublicBundle, SignedPrekey } from "./frames.ts";
 import { Name } from "./names.ts";
 import { verb } from "./rpc.ts";
 import { ProfileBlob } from "./profile.ts";
+import { SessionSummary } from "./session-summary.ts";
 
 const Uuid = z.uuid();
 /** The client's address as its edge saw it, for per-address limits. */
 const Addr = z.string().max(64);
-const Password = z.string().max(1024);
 
 export const SessionGrant = z.object({
   userId: Uuid,
@@ -36,17 +36,46 @@ export type PublicJwk = z.infer<typeof PublicJwk>;
  * `userId` in a request is the edge's authenticated user, never client text.
  */
 export const AuthApi = {
-  register: verb(z.object({ username: z.string().max(64), password: Password, bundle: PublicBundle, backup: Backup, addr: Addr }), SessionGrant),
-  login: verb(z.object({ username: z.string().max(64), password: Password, addr: Addr }), SessionGrant),
-  refresh: verb(z.object({ refresh: z.string().max(256) }), SessionGrant),
+  /** The salt a user's password is stretched under; for a name nobody has, one derived from a server secret. */
+  salt: verb(z.object({ username: z.string().max(64) }), z.object({ salt: PasswordSalt })),
+  register: verb(z.object({ username: z.string().max(64), salt: PasswordSalt, secret: LoginSecret, bundle: PublicBundle, backup: Backup, addr: Addr }), SessionGrant),
+  login: verb(z.object({ username: z.string().max(64), secret: LoginSecret, addr: Addr }), SessionGrant),
+  /**
+   * Checks the current secret, stores the new salt, secret and backup, and ends every
+   * session of the user but `sid`; answers the sessions it ended.
+   */
+  passwd: verb(
+    z.object({ userId: Uuid, sid: Uuid, secret: LoginSecret, salt: PasswordSalt, newSecret: LoginSecret, backup: Backup, addr: Addr }),
+    z.object({ ended: z.array(Uuid) }),
+  ),
+  /**
+   * A new access token and a new refresh token for the same session; the old refresh token
+   * is spent, and presenting a spent one ends its whole session. `addr`: where from.
+   */
+  refresh: verb(z.object({ refresh: z.string().max(256), addr: Addr.optional() }), SessionGrant),
   logout: verb(z.object({ sid: Uuid }), z.object({})),
   session: verb(z.object({ sid: Uuid }), z.object({ active: z.boolean() })),
+  /** The user's live sessions; `sid` is the caller's own, marked `current`. */
+  sessions: verb(z.object({ userId: Uuid, sid: Uuid }), z.object({ sessions: z.array(SessionSummary) })),
+  /**
+   * Ends one session of the user (`session`), or every one but the caller's (`except`);
+   * answers the ids it ended. NO_SUCH_SESSION for a session that is not the user's or has ended.
+   */
+  revoke: verb(
+    z.union([z.object({ userId: Uuid, session: Uuid }), z.object({ userId: Uuid, except: Uuid })]),
+    z.object({ ended: z.array(Uuid) }),
+  ),
   keys: verb(z.object({}), z.object({ keys: z.array(PublicJwk) })),
   user: verb(z.object({ username: Name }), z.object({ userId: Uuid, username: Name, identityKey: z.string() })),
-  claim: verb(z.object({ username: Name }), z.object({ userId: Uuid, username: Name, bundle: PrekeyBundle })),
+  /** Whether an account has this id: edges refuse sends to ids nobody has. */
+  exists: verb(z.object({ userId: Uuid }), z.object({ exists: z.boolean() })),
+  /** `userId` is the claimer: claims are limited per claimer and per target. */
+  claim: verb(z.object({ userId: Uuid, username: Name }), z.object({ userId: Uuid, username: Name, bundle: PrekeyBundle })),
   /** Adds one-time prekeys; `replace` first drops every unused one (after a restore from backup). */
   prekeys: verb(z.object({ userId: Uuid, add: z.array(SignedPrekey).max(1000), replace: z.boolean().optional() }), z.object({ count: z.number().int() })),
   backup: verb(z.object({ userId: Uuid, put: Backup.optional() }), z.object({ backup: Backup })),
+  /** Replaces the user's signed prekey (the client rotates it; its signature is for clients to check). */
+  signedPrekey: verb(z.object({ userId: Uuid, key: SignedPrekey }), z.object({})),
   /** The caller blocks `username`: no messages from them, and presence and profile hidden both ways. */
   block: verb(z.object({ userId: Uuid, username: Name }), z.object({})),
   /** Undoes a block; unblocking someone not blocked is not an error. */

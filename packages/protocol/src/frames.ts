@@ -4,16 +4,20 @@ import { Name } from "./names.ts";
 import { GroupMember, GroupSummary, GroupView } from "./group-api.ts";
 import { WhoEntry } from "./presence-api.ts";
 import { ProfileBlob } from "./profile.ts";
+import { SessionSummary } from "./session-summary.ts";
 export { MAX_MESSAGE_BODY } from "./limits.ts";
 
-/** Protocol version spoken in `hello`/`welcome`. */
-export const PROTOCOL_VERSION = 1;
+/** Protocol version spoken in `hello`/`welcome` (2: the login secret replaced the password). */
+export const PROTOCOL_VERSION = 2;
 
 const RequestId = z.number().int().nonnegative().max(2 ** 32);
 const Bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, "expected bytes");
 const Base64url = z.string().max(4096).regex(/^[A-Za-z0-9_-]*$/);
 const Uuid = z.uuid();
-const Password = z.string().max(1024);
+/** The key the client derives from the password for logging in (32 bytes, base64url); never the password. */
+export const LoginSecret = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "expected a 32-byte login secret");
+/** A per-account salt the client stretches the password under (16 bytes, base64url). */
+export const PasswordSalt = z.string().regex(/^[A-Za-z0-9_-]{22}$/, "expected a 16-byte salt");
 const Token = z.string().max(4096);
 
 export const SignedPrekey = z.object({ id: z.number().int().nonnegative().max(2 ** 31), publicKey: Base64url, signature: Base64url });
@@ -42,11 +46,19 @@ export const Backup = z.string().min(16).max(256 * 1024).regex(/^[A-Za-z0-9_.-]*
 export const ClientFrame = z.discriminatedUnion("t", [
   /** `redirected`: this client was sent here by another edge, so it is not sent on again. */
   z.object({ t: z.literal("hello"), v: z.number().int(), client: z.string().max(64).optional(), redirected: z.boolean().optional() }),
-  z.object({ t: z.literal("register"), id: RequestId, username: z.string().max(64), password: Password, bundle: PublicBundle, backup: Backup }),
-  z.object({ t: z.literal("login"), id: RequestId, username: z.string().max(64), password: Password, takeover: z.boolean().optional() }),
+  /** Before register or login: the salt to stretch the password under (made up for a name nobody has). */
+  z.object({ t: z.literal("salt"), id: RequestId, username: z.string().max(64) }),
+  z.object({ t: z.literal("register"), id: RequestId, username: z.string().max(64), salt: PasswordSalt, secret: LoginSecret, bundle: PublicBundle, backup: Backup }),
+  z.object({ t: z.literal("login"), id: RequestId, username: z.string().max(64), secret: LoginSecret, takeover: z.boolean().optional() }),
+  /** Changes the password: proves the current one, sets the new salt, secret and backup; every other session ends. */
+  z.object({ t: z.literal("passwd"), id: RequestId, secret: LoginSecret, salt: PasswordSalt, newSecret: LoginSecret, backup: Backup }),
   z.object({ t: z.literal("resume"), id: RequestId, token: Token }),
   z.object({ t: z.literal("refresh"), id: RequestId, refresh: Token }),
   z.object({ t: z.literal("logout"), id: RequestId }),
+  /** This account's live sessions. */
+  z.object({ t: z.literal("sessions"), id: RequestId }),
+  /** Ends one session of this account (`session`), or every other one (`others`). */
+  z.object({ t: z.literal("revoke"), id: RequestId, session: Uuid.optional(), others: z.literal(true).optional() }),
   z.object({ t: z.literal("receive"), id: RequestId }),
   z.object({ t: z.literal("send"), id: RequestId, msg: z.object({ id: Uuid, to: Uuid, body: Bytes }) }),
   z.object({ t: z.literal("ack"), msgId: Uuid }),
@@ -54,6 +66,8 @@ export const ClientFrame = z.discriminatedUnion("t", [
   z.object({ t: z.literal("claim"), id: RequestId, user: Name }),
   z.object({ t: z.literal("prekeys"), id: RequestId, add: z.array(SignedPrekey).max(1000), replace: z.boolean().optional() }),
   z.object({ t: z.literal("backup"), id: RequestId, put: Backup.optional() }),
+  /** Replaces my signed prekey (rotated every 7 days by default); answered `ok`. */
+  z.object({ t: z.literal("signedPrekey"), id: RequestId, key: SignedPrekey }),
   z.object({ t: z.literal("ping"), id: RequestId }),
   /** A group command; `user` for add, remove and admin; `members` for create. */
   z.object({
@@ -123,9 +137,13 @@ export const ServerFrame = z.discriminatedUnion("t", [
     maxFile: z.number().int(), chunkSize: z.number().int(),
   }),
   z.object({ t: z.literal("redirect"), to: z.string() }),
+  z.object({ t: z.literal("salt"), id: RequestId, salt: PasswordSalt }),
   /** `expiresAt`: when `token` expires, in seconds since the epoch (the JWT's `exp`). */
   z.object({ t: z.literal("session"), id: RequestId, userId: Uuid, username: Name, token: Token, refresh: Token, expiresAt: z.number() }),
   z.object({ t: z.literal("resumed"), id: RequestId, userId: Uuid, username: Name }),
+  z.object({ t: z.literal("sessions"), id: RequestId, sessions: z.array(SessionSummary) }),
+  /** How many sessions a `revoke` ended. */
+  z.object({ t: z.literal("revoked"), id: RequestId, ended: z.number().int() }),
   z.object({ t: z.literal("ok"), id: RequestId }),
   z.object({ t: z.literal("accepted"), id: RequestId, msgId: Uuid }),
   z.object({ t: z.literal("user"), id: RequestId, userId: Uuid, username: Name, identityKey: Base64url }),

@@ -4,10 +4,11 @@ export { NAME_PATTERN, Name, foldName, isValidName, passwordProblem, PASSWORD_MA
 export { names, NAMESPACE_PATTERN, type Names } from "./subjects.ts";
 export { DEFAULT_MAX_FRAME, FrameReader, decodeBody, encodeFrame, encodeRecord, writeFrame } from "./codec.ts";
 export {
-  PROTOCOL_VERSION, MAX_MESSAGE_BODY, GroupEvent, GroupRef, UserRef, Backup, ClientFrame, InboxMessage, PrekeyBundle, PublicBundle, ServerFrame, SignedPrekey,
+  PROTOCOL_VERSION, MAX_MESSAGE_BODY, GroupEvent, GroupRef, UserRef, Backup, LoginSecret, PasswordSalt, ClientFrame, InboxMessage, PrekeyBundle, PublicBundle, ServerFrame, SignedPrekey,
   type ClientFrameOf, type ClientFrameType, type ServerFrameOf,
 } from "./frames.ts";
 export { RpcReply, verb, type Verb, type VerbRequest, type VerbResult } from "./rpc.ts";
+export { SessionSummary } from "./session-summary.ts";
 export { AuthApi, BlockEvent, MAX_PROFILE_BLOB, ProfileBlob, PublicJwk, SessionEnded, SessionGrant, type AuthVerb } from "./auth-api.ts";
 export { GroupApi, GroupChanged, GroupEnvelope, GroupMember, GroupRole, GroupSummary, GroupView, MAX_INITIAL_MEMBERS, type GroupVerb } from "./group-api.ts";
 export {
@@ -15,3 +16,4 @@ export {
   type PresenceVerb,
 } from "./presence-api.ts";
 export { FilePayload, FileRef, PAYLOAD_VERSION, Payload, ProfileKey, SenderKeyPayload, TextPayload, decodePayload, encodePayload } from "./payload.ts";
+export { MAX_SEND_USAGE_BATCH, SendUsage } from "./send-usage.ts";

@@ -13,9 +13,12 @@ export function isValidName(name: string): boolean {
 
 export const Name = z.string().max(64).transform(foldName).pipe(z.string().regex(NAME_PATTERN));
 
-/** Passwords are 8 to 72 bytes of UTF-8: bcrypt's limit, never silently cut. */
+/**
+ * Passwords are 8 to 1024 bytes of UTF-8, checked by the client: only a key stretched from
+ * the password leaves the machine, so bcrypt's 72-byte limit does not bind it.
+ */
 export const PASSWORD_MIN_BYTES = 8;
-export const PASSWORD_MAX_BYTES = 72;
+export const PASSWORD_MAX_BYTES = 1024;
 
 export function passwordProblem(password: string): "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | undefined {
   const bytes = Buffer.byteLength(password, "utf8");

@@ -8,12 +8,20 @@ import { Name } from "./names.ts";
  * client decodes it.
  */
 
-/** The payload version this code writes. */
-export const PAYLOAD_VERSION = 1;
+/**
+ * The payload version this code writes. Version 2 seals the message id inside; a payload
+ * of another version is reported as one this client cannot show (one side must upgrade).
+ */
+export const PAYLOAD_VERSION = 2;
 
 const Version = z.literal(PAYLOAD_VERSION);
 const Base64url = z.string().max(1024).regex(/^[A-Za-z0-9_-]*$/);
 const SentAt = z.number().int().nonnegative();
+/**
+ * The message id the sender gave it, sealed inside the encryption: the server picks the id
+ * a delivery carries, so a ciphertext it delivers again under a fresh id is still known.
+ */
+const MessageId = z.uuid();
 
 /** A 32-byte profile key, base64url. */
 export const ProfileKey = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
@@ -34,16 +42,17 @@ export const FileRef = z.object({
 export type FileRef = z.infer<typeof FileRef>;
 
 /** A text message. Every 1:1 payload also carries the sender's `profileKey`, so contacts can read their profile. */
-export const TextPayload = z.object({ v: Version, type: z.literal("text"), text: z.string().max(200_000), sentAt: SentAt, profileKey: ProfileKey.optional() });
+export const TextPayload = z.object({ v: Version, id: MessageId, type: z.literal("text"), text: z.string().max(200_000), sentAt: SentAt, profileKey: ProfileKey.optional() });
 export type TextPayload = z.infer<typeof TextPayload>;
 
 /** A file message: the file itself is uploaded encrypted under the key in `file`. */
-export const FilePayload = z.object({ v: Version, type: z.literal("file"), file: FileRef, sentAt: SentAt, profileKey: ProfileKey.optional() });
+export const FilePayload = z.object({ v: Version, id: MessageId, type: z.literal("file"), file: FileRef, sentAt: SentAt, profileKey: ProfileKey.optional() });
 export type FilePayload = z.infer<typeof FilePayload>;
 
 /** My sender key for a group, sent over the 1:1 session (never shown). */
 export const SenderKeyPayload = z.object({
   v: Version,
+  id: MessageId,
   type: z.literal("sender-key"),
   group: z.object({ id: z.uuid(), name: Name }),
   distribution: Base64url,
@@ -66,8 +75,7 @@ export function encodePayload(payload: Payload): Uint8Array {
 /**
  * Parses a decrypted payload. Undefined when it is not one this version understands: not
  * UTF-8 JSON, not a payload, or a `v` other than PAYLOAD_VERSION (the receiver reports
- * it as unsupported and moves on). A payload with no `v` is read as version 1, which is
- * what clients wrote before the field existed.
+ * it as unsupported and moves on).
  */
 export function decodePayload(bytes: Uint8Array): Payload | undefined {
   let value: unknown;
@@ -76,11 +84,6 @@ export function decodePayload(bytes: Uint8Array): Payload | undefined {
   } catch {
     return undefined;
   }
-  const result = Payload.safeParse(withVersion(value));
+  const result = Payload.safeParse(value);
   return result.success ? result.data : undefined;
-}
-
-function withVersion(value: unknown): unknown {
-  if (typeof value !== "object" || value === null || Array.isArray(value) || "v" in value) return value;
-  return { ...value, v: 1 };
 }

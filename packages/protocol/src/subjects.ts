@@ -22,6 +22,10 @@ export function names(namespace: string) {
     deviceConsumer: (userId: string) => `dev_${userId}`,
     /** Object store bucket of encrypted files. */
     attachments: `${ns}-attachments`,
+    /** One message a unit of file storage a user has used, kept as long as files are (the per-user file quota). */
+    fileUsageStream: `${upper}_FILE_USAGE`,
+    fileUsageWildcard: `${ns}.fileusage.*`,
+    fileUsage: (userId: string) => `${ns}.fileusage.${userId}`,
     groupStream: `${upper}_GROUPS`,
     groupWildcard: `${ns}.group.*`,
     group: (groupId: string) => `${ns}.group.${groupId}`,
@@ -48,6 +52,8 @@ export function names(namespace: string) {
     groupEvents: `${ns}.evt.groups`,
     /** Auth announces every session it ends, so edges drop it from their cache of active ones. */
     sessionEvents: `${ns}.evt.sessions`,
+    /** Every edge's count of the sends it accepted per user, each second, for the send rate across edges. */
+    sendUsage: `${ns}.evt.send-usage`,
   } as const;
 }
 

@@ -44,6 +44,24 @@ export const AuthEnv = z
     AUTH_LOCK_SECONDS: Seconds(60),
     /** Login and register attempts per client address per minute. */
     AUTH_ADDR_LIMIT: z.coerce.number().int().positive().default(30),
+    /**
+     * Failures of one name, from every address, after which addresses its owner never used
+     * wait between attempts: from 1 s, doubling, up to AUTH_ACCOUNT_MAX_DELAY_SECONDS.
+     */
+    AUTH_ACCOUNT_DELAY_AFTER: z.coerce.number().int().positive().default(10),
+    AUTH_ACCOUNT_MAX_DELAY_SECONDS: Seconds(300),
+    /** How long a session lasts after its login, however often it is refreshed (90 days). */
+    AUTH_SESSION_MAX_AGE: Seconds(90 * 24 * 3600),
+    /**
+     * The secret made-up salts (for names nobody has) are derived from; when unset, the
+     * first JWT signing key's private part. Set it to keep those salts when keys rotate.
+     */
+    AUTH_SALT_SECRET: z.string().min(32).optional(),
+    /** Prekey bundles one user may claim per hour, in all and of any one user (refused past either). */
+    AUTH_CLAIM_LIMIT: z.coerce.number().int().positive().default(500),
+    AUTH_CLAIM_PAIR_LIMIT: z.coerce.number().int().positive().default(10),
+    /** One-time prekeys handed out per user per hour; later claims get bundles without one. */
+    AUTH_CLAIM_PREKEY_LIMIT: z.coerce.number().int().positive().default(100),
   })
   .refine((env) => env.NODE_ENV === "test" || !(env.AUTH_BCRYPT_COST < 10), {
     message: "must be at least 10 (lower costs only with NODE_ENV=test)",
@@ -58,7 +76,7 @@ export const AuthEnv = z
 export type AuthConfig = z.output<typeof AuthEnv>;
 
 /** Secret entries to leave out of any printout. */
-export const AUTH_SECRETS = ["AUTH_JWT_KEYS"] as const;
+export const AUTH_SECRETS = ["AUTH_JWT_KEYS", "AUTH_SALT_SECRET"] as const;
 
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): Readonly<AuthConfig> {
   return loadConfig(AuthEnv, env);

@@ -2,12 +2,13 @@
 import type { Clock } from "@natter/kit";
 import type { BlockEvent, PublicBundle, SignedPrekey } from "@natter/protocol";
 import type { Account, AccountStore, ClaimedBundle, NewAccount, PublicIdentity } from "../src/domain/account-store.ts";
-import type { AttemptStore } from "../src/domain/attempt-store.ts";
+import type { AttemptStore, LoginState } from "../src/domain/attempt-store.ts";
 import type { BlockStore } from "../src/domain/block-store.ts";
 import type { PasswordHasher } from "../src/domain/password-hasher.ts";
+import type { PasswordSalts } from "../src/domain/password-salts.ts";
 import type { ProfileStore } from "../src/domain/profile-store.ts";
 import type { Secrets } from "../src/domain/secrets.ts";
-import type { NewSession, SessionStore } from "../src/domain/session-store.ts";
+import type { NewSession, Rotation, SessionStore, SessionSummary } from "../src/domain/session-store.ts";
 import type { AccessClaims, TokenIssuer } from "../src/domain/token-issuer.ts";
 
 export class FakeClock implements Clock {
@@ -49,6 +50,13 @@ export class FakeSecrets implements Secrets {
   }
 }
 
+/** Made-up salts that show the name they were made for. */
+export class FakeSalts implements PasswordSalts {
+  fakeSalt(username: string): string {
+    return Buffer.from(`fake:${username}`.padEnd(16, ".").slice(0, 16)).toString("base64url");
+  }
+}
+
 export class FakeTokens implements TokenIssuer {
   async issue(claims: AccessClaims, nowMs: number): Promise<{ token: string; expiresAt: number }> {
     return { token: `token:${claims.sid}:${nowMs}`, expiresAt: Math.floor(nowMs / 1000) + 900 };
@@ -70,7 +78,7 @@ export class MemoryAccounts implements AccountStore {
   async create(a: NewAccount): Promise<"created" | "taken"> {
     if (await this.findByName(a.username)) return "taken";
     this.byId.set(a.id, {
-      id: a.id, username: a.username, passwordHash: a.passwordHash, failedLogins: 0, lockedUntil: undefined,
+      id: a.id, username: a.username, passwordHash: a.passwordHash, salt: a.salt,
       bundle: a.bundle, prekeys: [...a.bundle.oneTimePrekeys], backup: a.backup,
     });
     return "created";
@@ -79,30 +87,25 @@ export class MemoryAccounts implements AccountStore {
     const found = [...this.byId.values()].find((a) => a.username === username);
     return found && { ...found };
   }
-  async recordFailure(userId: string): Promise<number> {
-    const a = this.byId.get(userId)!;
-    a.failedLogins += 1;
-    return a.failedLogins;
+  async findById(userId: string): Promise<Account | undefined> {
+    const found = this.byId.get(userId);
+    return found && { ...found };
   }
-  async lock(userId: string, until: number): Promise<void> {
-    const a = this.byId.get(userId)!;
-    a.lockedUntil = until;
-    a.failedLogins = 0;
-  }
-  async resetFailures(userId: string): Promise<void> {
-    const a = this.byId.get(userId)!;
-    a.lockedUntil = undefined;
-    a.failedLogins = 0;
+  async changePassword(userId: string, change: { salt: string; passwordHash: string; backup: string }): Promise<boolean> {
+    const a = this.byId.get(userId);
+    if (!a) return false;
+    Object.assign(a, { salt: change.salt, passwordHash: change.passwordHash, backup: change.backup });
+    return true;
   }
   async publicIdentity(username: string): Promise<PublicIdentity | undefined> {
     const a = [...this.byId.values()].find((x) => x.username === username);
     return a && { userId: a.id, username: a.username, identityKey: a.bundle.identityKey };
   }
-  async claimBundle(username: string): Promise<ClaimedBundle | undefined> {
+  async claimBundle(username: string, withOneTimePrekey = true): Promise<ClaimedBundle | undefined> {
     const a = [...this.byId.values()].find((x) => x.username === username);
     if (!a) return undefined;
     const { oneTimePrekeys: _all, ...rest } = a.bundle;
-    const oneTimePrekey = a.prekeys.shift();
+    const oneTimePrekey = withOneTimePrekey ? a.prekeys.shift() : undefined;
     return { userId: a.id, username: a.username, bundle: oneTimePrekey ? { ...rest, oneTimePrekey } : rest };
   }
   async addPrekeys(userId: string, keys: readonly SignedPrekey[], replace = false): Promise<number | undefined> {
@@ -114,6 +117,12 @@ export class MemoryAccounts implements AccountStore {
       a.prekeys.push(key);
     }
     return a.prekeys.length;
+  }
+  async setSignedPrekey(userId: string, key: SignedPrekey): Promise<boolean> {
+    const a = this.byId.get(userId);
+    if (!a) return false;
+    a.bundle = { ...a.bundle, signedPrekey: key };
+    return true;
   }
   async putBackup(userId: string, backup: string): Promise<boolean> {
     const a = this.byId.get(userId);
@@ -127,30 +136,69 @@ export class MemoryAccounts implements AccountStore {
 }
 
 export class MemorySessions implements SessionStore {
-  readonly rows = new Map<string, NewSession & { revokedAt?: number }>();
+  readonly rows = new Map<string, NewSession & { revokedAt?: number; lastSeenAt: number; lastAddr: string; spent: string[] }>();
   constructor(private readonly accounts: MemoryAccounts) {}
 
   async create(session: NewSession): Promise<void> {
-    this.rows.set(session.sid, { ...session });
+    this.rows.set(session.sid, { ...session, lastSeenAt: session.createdAt, lastAddr: session.addr, spent: [] });
   }
-  async rotate(oldHash: string, newHash: string, now: number, refreshExpiresAt: number) {
+  async rotate(oldHash: string, newHash: string, now: number, refreshExpiresAt: number, addr: string | undefined): Promise<Rotation> {
     const row = [...this.rows.values()].find((s) => s.refreshHash === oldHash);
-    if (!row || row.revokedAt !== undefined || row.refreshExpiresAt <= now) return undefined;
+    if (!row || !this.live(row, now)) {
+      const spentBy = [...this.rows.values()].find((s) => s.spent.includes(oldHash));
+      if (!spentBy) return { outcome: "unknown" };
+      spentBy.revokedAt ??= now;
+      return { outcome: "reused", sid: spentBy.sid };
+    }
+    row.spent.push(oldHash);
     row.refreshHash = newHash;
-    row.refreshExpiresAt = refreshExpiresAt;
-    return { sid: row.sid, userId: row.userId, username: this.accounts.byId.get(row.userId)!.username };
+    row.refreshExpiresAt = Math.min(refreshExpiresAt, row.expiresAt);
+    row.lastSeenAt = now;
+    row.lastAddr = addr ?? row.lastAddr;
+    return { outcome: "rotated", sid: row.sid, userId: row.userId, username: this.accounts.byId.get(row.userId)!.username };
+  }
+  async revokeOne(userId: string, sid: string, now: number): Promise<boolean> {
+    const row = this.rows.get(sid);
+    if (!row || row.userId !== userId || !this.live(row, now)) return false;
+    row.revokedAt = now;
+    return true;
+  }
+  async list(userId: string, now: number): Promise<SessionSummary[]> {
+    return [...this.rows.values()]
+      .filter((s) => s.userId === userId && this.live(s, now))
+      .map((s) => ({ sid: s.sid, addr: s.addr, lastAddr: s.lastAddr, startedAt: s.createdAt, lastSeenAt: s.lastSeenAt, expiresAt: s.expiresAt }));
+  }
+  private live(row: { revokedAt?: number; refreshExpiresAt: number; expiresAt: number }, now: number): boolean {
+    return row.revokedAt === undefined && row.refreshExpiresAt > now && row.expiresAt > now;
   }
   async revoke(sid: string, now: number): Promise<void> {
     const row = this.rows.get(sid);
     if (row) row.revokedAt ??= now;
   }
+  async revokeOthers(userId: string, keep: string, now: number): Promise<string[]> {
+    const ended = [...this.rows.values()].filter((s) => s.userId === userId && s.sid !== keep && s.revokedAt === undefined);
+    for (const s of ended) s.revokedAt = now;
+    return ended.map((s) => s.sid);
+  }
   async isActive(sid: string, now: number): Promise<boolean> {
     const row = this.rows.get(sid);
-    return !!row && row.revokedAt === undefined && row.refreshExpiresAt > now;
+    if (!row || !this.live(row, now)) return false;
+    row.lastSeenAt = now;
+    return true;
   }
 }
 
 export class MemoryAttempts implements AttemptStore {
+  private readonly logins = new Map<string, LoginState>();
+  async updateLogin<T>(username: string, addr: string, _now: number, decide: (state: LoginState) => { state: LoginState; result: T }): Promise<T> {
+    const account = [...this.logins].find(([key]) => key.startsWith(`${username} `))?.[1].account
+      ?? { failures: 0, notBefore: undefined, lastFailureAt: undefined };
+    const pair = this.logins.get(`${username} ${addr}`)?.pair ?? { failures: 0, lockedUntil: undefined, knownSince: undefined };
+    const { state, result } = decide({ account, pair });
+    for (const [key, value] of this.logins) if (key.startsWith(`${username} `)) value.account = state.account;
+    this.logins.set(`${username} ${addr}`, { ...state });
+    return result;
+  }
   private readonly windows = new Map<string, { start: number; count: number }>();
   async hit(addr: string, windowStart: number): Promise<number> {
     const w = this.windows.get(addr);

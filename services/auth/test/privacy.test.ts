@@ -1,10 +1,13 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { AuthApi, BlockEvent, NatterError, names, parse, type PublicBundle } from "@natter/protocol";
 import { call, connectNats, type NatsConnection } from "@natter/kit";
 import { quietLogger, testServices, type TestServices } from "@natter/kit/testing";
 import { generateSigningKey, loadAuthConfig, startAuth, type RunningAuth } from "../src/index.ts";
+
+const SALT = randomBytes(16).toString("base64url");
+const secretOf = (password: string) => createHash("sha256").update(password).digest("base64url");
 
 const b64 = (n = 32) => randomBytes(n).toString("base64url");
 const bundle = (): PublicBundle => ({
@@ -30,7 +33,7 @@ describe("blocks and encrypted profiles over NATS", () => {
     assert.fail("expected a refusal");
   };
   const register = async (username: string) =>
-    (await rpc("register", { username, password: `${username} password`, bundle: bundle(), backup: b64(100), addr: "p" })).userId;
+    (await rpc("register", { username, salt: SALT, secret: secretOf(`${username} password`), bundle: bundle(), backup: b64(100), addr: "p" })).userId;
   /** Waits until `count` block events have arrived (core NATS: they come soon after the reply). */
   const eventsSoon = async (count: number) => {
     for (let i = 0; i < 100 && events.length < count; i++) await new Promise((r) => setTimeout(r, 20));

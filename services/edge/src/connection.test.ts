@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { PROTOCOL_VERSION, type AuthApi, type GroupApi, type PresenceApi } from "@natter/protocol";
 import { quietLogger } from "@natter/kit/testing";
 import {
-  ALICE, BOB, duplexPair, FakeBlocks, FakeBus, FakeFiles, FakeInbox, FakeService, FakeSessions, FakeTokens, Peer, RecordingMetrics, RecordingPresence,
+  ALICE, BOB, duplexPair, FakeBlocks, FakeBus, FakeFiles, FakeInbox, FakeQuota, FakeRecipients, FakeSendRates, FakeService, FakeSessions, FakeTokens, openGuards, Peer,
+  RecordingMetrics, RecordingPresence,
 } from "../test/fakes.ts";
 import { ClientConnection } from "./connection.ts";
 import { MessagingHandlers } from "./handlers/messaging.ts";
@@ -22,13 +23,15 @@ async function connect(as?: typeof ALICE) {
   const inbox = new FakeInbox();
   const closed: ClientConnection[] = [];
   const connection = new ClientConnection(server, {
-    maxFrame: 4096, sendRate: 100, loginTimeoutMs: 60_000, logger: quietLogger(), metrics: new RecordingMetrics(),
+    maxFrame: 4096, loginTimeoutMs: 60_000, ...openGuards(), logger: quietLogger(), metrics: new RecordingMetrics(),
     session: new SessionHandlers({
       edgeName: "edge-a", maxFrame: 4096, maxFile: 1000, chunkSize: 1024, redirect: () => undefined,
       auth: auth.call, bus, tokens, sessions: new FakeSessions(), presence,
     }),
-    messaging: new MessagingHandlers({ inbox, blocks: new FakeBlocks(), metrics: new RecordingMetrics(), clock: { now: () => 1 } }),
-    transfers: new TransferHandlers({ files: new FakeFiles(), maxFile: 1000 }),
+    messaging: new MessagingHandlers({
+      inbox, blocks: new FakeBlocks(), recipients: new FakeRecipients(), sendRates: new FakeSendRates(), metrics: new RecordingMetrics(), clock: { now: () => 1 },
+    }),
+    transfers: new TransferHandlers({ files: new FakeFiles(), quota: new FakeQuota(), maxFile: 1000 }),
     services: { auth: auth.call, group: new FakeService<typeof GroupApi>().call, presence: new FakeService<typeof PresenceApi>().call },
   }, (c) => closed.push(c));
   opened.push(connection);

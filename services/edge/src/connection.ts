@@ -51,6 +51,7 @@ export class ClientConnection extends FrameConnection<EdgeContext> implements Se
     const { session, messaging, transfers } = this.ctx;
     switch (frame.t) {
       case "hello": return session.hello(this, frame);
+      case "salt": return session.salt(this, frame);
       case "register": return session.register(this, frame);
       case "login": return session.login(this, frame);
       case "resume": return session.resume(this, frame);
@@ -62,6 +63,7 @@ export class ClientConnection extends FrameConnection<EdgeContext> implements Se
     if (!me) throw new NatterError("NOT_AUTHENTICATED");
     switch (frame.t) {
       case "logout": return session.logout(this, frame, me);
+      case "passwd": return session.passwd(this, frame, me);
       case "receive": return messaging.receive(this, frame, me);
       case "send": return messaging.send(this, frame, me);
       case "gsend": return messaging.gsend(this, frame, me);

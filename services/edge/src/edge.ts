@@ -4,7 +4,10 @@ import { AuthApi, EDGE_HEARTBEAT_MS, GroupApi, names, PresenceApi } from "@natte
 import { connectNats, ensureInboxStream, serviceCall, systemClock, type RunningService, type ServiceDeps } from "@natter/kit";
 import { prometheusEdgeMetrics } from "./adapters/metrics/prometheus.ts";
 import type { EdgeConfig } from "./config.ts";
+import { Admission } from "./domain/admission.ts";
 import { Balancer } from "./domain/balancer.ts";
+import { PartialFrameBudget } from "./domain/partial-frame-budget.ts";
+import { UserSendRates } from "./domain/user-send-rates.ts";
 import { ActiveSessions } from "./adapters/nats/active-sessions.ts";
 import { BlockCache } from "./adapters/nats/block-cache.ts";
 import { PresenceReporter } from "./adapters/nats/presence-reporter.ts";
@@ -12,7 +15,10 @@ import { JetStreamInbox } from "./adapters/nats/inbox.ts";
 import { NatsSessionBus } from "./adapters/nats/session-bus.ts";
 import { TurnBatch } from "./adapters/nats/turn-batch.ts";
 import { JwksTokenVerifier } from "./adapters/nats/token-verifier.ts";
+import { JetStreamFileQuota } from "./adapters/nats/file-quota.ts";
 import { ObjectFileStore } from "./adapters/nats/file-store.ts";
+import { RecipientCache } from "./adapters/nats/recipient-cache.ts";
+import { SendUsageShare } from "./adapters/nats/send-usage-share.ts";
 import { MessagingHandlers } from "./handlers/messaging.ts";
 import { SessionHandlers } from "./handlers/session.ts";
 import { TransferHandlers } from "./handlers/transfers.ts";
@@ -33,7 +39,10 @@ export async function startEdge(config: Readonly<EdgeConfig>, deps: ServiceDeps)
   const n = names(config.NATTER_NAMESPACE);
   const nc = await connectNats({ servers: config.NATS_URL, name: `edge:${config.EDGE_PORT}`, logger });
   try {
-    await ensureInboxStream(await jetstreamManager(nc), n, { replicas: config.NATTER_REPLICAS });
+    await ensureInboxStream(await jetstreamManager(nc), n, {
+      replicas: config.NATTER_REPLICAS,
+      caps: { maxPerUser: config.EDGE_INBOX_MAX_MSGS, maxBytes: config.EDGE_INBOX_MAX_BYTES },
+    });
     // Every NATS write of the edge waits for the end of the event-loop turn, so the work of
     // one round of client reads reaches NATS in one write (see TurnBatch).
     const turn = new TurnBatch();
@@ -57,12 +66,18 @@ export async function startEdge(config: Readonly<EdgeConfig>, deps: ServiceDeps)
     const connections = () => listener?.connections.size ?? 0;
     const presence = new PresenceReporter(nc, n, self, connections, balancer, logger, turn);
     const metrics = deps.metrics ? prometheusEdgeMetrics(deps.metrics, connections) : NO_METRICS;
+    const sendRates = new UserSendRates(config.EDGE_SEND_RATE);
+    const sendUsage = new SendUsageShare(nc, n, self, sendRates, logger);
     listener = await listen(
       { host: config.EDGE_HOST, port: config.EDGE_PORT, backlog: config.EDGE_LISTEN_BACKLOG, ...(tls ? { tls } : {}) },
       {
         maxFrame: config.EDGE_MAX_FRAME,
-        sendRate: config.EDGE_SEND_RATE,
         loginTimeoutMs: config.EDGE_LOGIN_TIMEOUT_MS,
+        keepaliveMs: config.EDGE_KEEPALIVE_MS,
+        admission: new Admission({
+          perAddress: config.EDGE_MAX_WAITING_PER_ADDR, total: config.EDGE_MAX_WAITING, preLoginRate: config.EDGE_PRELOGIN_RATE,
+        }),
+        partialFrames: new PartialFrameBudget(config.EDGE_PARTIAL_FRAME_BYTES),
         logger,
         metrics,
         session: new SessionHandlers({
@@ -80,11 +95,14 @@ export async function startEdge(config: Readonly<EdgeConfig>, deps: ServiceDeps)
         messaging: new MessagingHandlers({
           inbox: await JetStreamInbox.create(nc, n, logger, turn),
           blocks,
+          recipients: new RecipientCache(auth),
+          sendRates,
           metrics,
           clock: deps.clock ?? systemClock,
         }),
         transfers: new TransferHandlers({
           files: await ObjectFileStore.create(nc, n, config.NATTER_REPLICAS),
+          quota: await JetStreamFileQuota.create(nc, n, config.EDGE_FILE_QUOTA_BYTES, config.NATTER_REPLICAS),
           maxFile: config.EDGE_MAX_FILE,
         }),
         services,
@@ -105,6 +123,7 @@ export async function startEdge(config: Readonly<EdgeConfig>, deps: ServiceDeps)
         presence.drain();
         await running.drain(config.EDGE_DRAIN_MS);
         presence.stop();
+        sendUsage.close();
         blocks.close();
         sessions.close();
         await nc.drain();

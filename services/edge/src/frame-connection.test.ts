@@ -2,7 +2,7 @@ import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { NatterError, PROTOCOL_VERSION, type ClientFrame } from "@natter/protocol";
 import { quietLogger } from "@natter/kit/testing";
-import { duplexPair, Peer, RecordingMetrics } from "../test/fakes.ts";
+import { duplexPair, openGuards, Peer, RecordingMetrics } from "../test/fakes.ts";
 import { FrameConnection, type TransportContext } from "./frame-connection.ts";
 
 /** A connection whose handlers answer hello and ping, and fail `user` (refused) and `claim` (a bug). */
@@ -34,7 +34,7 @@ const opened: TestConnection[] = [];
 function connect(overrides: Partial<TransportContext> = {}) {
   const [server, client] = duplexPair();
   const metrics = new RecordingMetrics();
-  const connection = new TestConnection(server, { maxFrame: 1024, sendRate: 1, loginTimeoutMs: 60_000, logger: quietLogger(), metrics, ...overrides });
+  const connection = new TestConnection(server, { maxFrame: 1024, loginTimeoutMs: 60_000, ...openGuards(), logger: quietLogger(), metrics, ...overrides });
   opened.push(connection);
   return { connection, server, peer: new Peer(client), metrics };
 }
@@ -104,9 +104,42 @@ describe("frame connection", () => {
     assert.equal(prompt.connection.closed, false);
   });
 
-  it("allows sends at its rate, with a burst of twice that", () => {
-    const { connection } = connect({ sendRate: 1 });
-    assert.deepEqual([connection.takeSendToken(), connection.takeSendToken(), connection.takeSendToken()], [true, true, false]);
+  it("refuses frames before login past the address's rate, and takes them again once logged in", async () => {
+    const guards = openGuards({ preLoginRate: 1 });
+    const { connection, peer } = connect(guards);
+    peer.send({ t: "hello", v: PROTOCOL_VERSION });
+    peer.send({ t: "ping", id: 1 });
+    peer.send({ t: "ping", id: 2 });
+    const before = await peer.received();
+    assert.deepEqual(before.map((f) => (f.t === "error" ? f.code : f.t)), ["welcome", "pong", "RATE_LIMITED"]);
+    connection.loggedIn();
+    peer.send({ t: "ping", id: 3 });
+    assert.deepEqual((await peer.received()).map((f) => f.t), ["pong"]);
+  });
+
+  it("counts itself among those waiting to log in until it does, and lets go when it closes", () => {
+    const guards = openGuards();
+    guards.admission.admit("unknown");
+    guards.admission.admit("unknown");
+    const first = connect(guards);
+    connect(guards);
+    assert.equal(guards.admission.waitingConnections, 2);
+    first.connection.loggedIn();
+    assert.equal(guards.admission.waitingConnections, 1);
+    first.connection.close();
+    assert.equal(guards.admission.waitingConnections, 1, "a logged-in connection is not released twice");
+  });
+
+  it("closes a connection whose unfinished frame would pass the edge's budget, and frees what it held", async () => {
+    const guards = openGuards({ partialBytes: 2048 });
+    const { connection, server } = connect({ ...guards, maxFrame: 4096 });
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(4000, 0);
+    server.emit("data", Buffer.concat([header, Buffer.alloc(500)]));
+    assert.equal(guards.partialFrames.inUse, 504);
+    server.emit("data", Buffer.alloc(600));
+    assert.equal(connection.closed, true, "past half the budget before login");
+    assert.equal(guards.partialFrames.inUse, 0);
   });
 
   it("counts frames in and out by type", async () => {

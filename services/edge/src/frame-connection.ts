@@ -2,12 +2,12 @@ import { randomUUID } from "node:crypto";
 import type { Duplex } from "node:stream";
 import { ClientFrame, decodeBody, FrameReader, NatterError, parse, writeFrame, type ServerFrame } from "@natter/protocol";
 import type { Logger } from "@natter/kit";
+import type { Admission } from "./domain/admission.ts";
+import type { PartialFrameBudget } from "./domain/partial-frame-budget.ts";
 import type { EdgeMetrics } from "./domain/ports.ts";
-import { TokenBucket } from "./domain/token-bucket.ts";
 
 /** After this many frames that could not be understood, the connection is closed. */
 const MAX_BAD_FRAMES = 10;
-const KEEPALIVE_MS = 30_000;
 /** How long a graceful close waits for what was written to leave before destroying the socket. */
 const GRACEFUL_CLOSE_MS = 2000;
 
@@ -21,10 +21,14 @@ export interface FrameSocket extends Duplex {
 /** What a connection's transport is given by its edge. */
 export interface TransportContext {
   readonly maxFrame: number;
-  /** Messages a connection may send per second (token bucket, burst twice this). */
-  readonly sendRate: number;
   /** A connection that has not logged in after this long is closed. */
   readonly loginTimeoutMs: number;
+  /** How often clients ping; a logged-in connection silent for twice this is closed (by its listener). */
+  readonly keepaliveMs: number;
+  /** Counts connections not yet logged in, and their frames. */
+  readonly admission: Admission;
+  /** Bounds the bytes of unfinished frames over all connections. */
+  readonly partialFrames: PartialFrameBudget;
   readonly logger: Logger;
   readonly metrics: Pick<EdgeMetrics, "frameIn" | "frameOut">;
 }
@@ -52,8 +56,9 @@ export interface Client {
  * The transport of one client connection: splits the byte stream into frames, checks
  * each against the protocol, refuses all but `hello` until the client has said it, and
  * hands the rest to `dispatch`. Every request is answered exactly once, by its handler or
- * here with `{t:"error", id, code, message}`. Guards the frame size, the send rate and
- * the time allowed to log in, and closes after too many frames it could not understand.
+ * here with `{t:"error", id, code, message}`. Guards the frame size, the bytes of
+ * unfinished frames (against the edge's budget), the rate of frames before login and the
+ * time allowed to log in, and closes after too many frames it could not understand.
  * What the handlers keep per connection lives on the subclass, so that an idle
  * connection is one object.
  */
@@ -61,18 +66,25 @@ export abstract class FrameConnection<C extends TransportContext = TransportCont
   readonly id = randomUUID();
   private readonly reader: FrameReader;
   private logger: Logger | undefined;
-  private readonly bucket: TokenBucket;
   private loginTimer: NodeJS.Timeout | undefined;
   private greeted = false;
+  private authenticated = false;
   private open = true;
   private badFrames = 0;
+  /** Bytes of an unfinished frame held in the reader, counted in the edge's budget. */
+  private partial = 0;
+  /** When the client last sent anything (ms since the epoch). */
+  lastHeard = Date.now();
+  /** Read once: a closed socket no longer knows its peer, and admission must release what it counted. */
+  private readonly peer: string;
 
+  /** The listener has counted this connection in `ctx.admission` already. */
   constructor(private readonly socket: FrameSocket, protected readonly ctx: C) {
     this.reader = new FrameReader(ctx.maxFrame);
-    this.bucket = new TokenBucket(ctx.sendRate, ctx.sendRate * 2);
-    this.loginTimer = setTimeout(() => this.close(), ctx.loginTimeoutMs);
+    this.peer = socket.remoteAddress ?? "unknown";
+    this.loginTimer = setTimeout(() => this.loginTimedOut(), ctx.loginTimeoutMs);
     socket.setNoDelay?.(true);
-    socket.setKeepAlive?.(true, KEEPALIVE_MS);
+    socket.setKeepAlive?.(true, ctx.keepaliveMs);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", () => this.close());
     socket.on("close", () => this.close());
@@ -89,7 +101,7 @@ export abstract class FrameConnection<C extends TransportContext = TransportCont
   }
 
   get address(): string {
-    return this.socket.remoteAddress ?? "unknown";
+    return this.peer;
   }
 
   get buffered(): number {
@@ -110,21 +122,30 @@ export abstract class FrameConnection<C extends TransportContext = TransportCont
     this.greeted = true;
   }
 
-  /** The client logged in: the login timer is done (and dropped: idle connections should cost little). */
+  /**
+   * The client logged in: the login timer is done (and dropped: idle connections should
+   * cost little), and it no longer counts among the connections waiting to log in.
+   */
   loggedIn(): void {
     clearTimeout(this.loginTimer);
     this.loginTimer = undefined;
+    if (this.authenticated) return;
+    this.authenticated = true;
+    this.ctx.admission.release(this.address);
   }
 
-  /** Spends one token of the send rate; false when the client is sending too fast. */
-  takeSendToken(): boolean {
-    return this.bucket.take();
+  /** True once the client has logged in on this connection. */
+  get isLoggedIn(): boolean {
+    return this.authenticated;
   }
 
   close(options: { graceful?: boolean } = {}): void {
     if (!this.open) return;
     this.open = false;
     clearTimeout(this.loginTimer);
+    if (!this.authenticated) this.ctx.admission.release(this.address);
+    this.ctx.partialFrames.free(this.partial);
+    this.partial = 0;
     this.release();
     if (options.graceful) {
       this.socket.end();
@@ -150,6 +171,8 @@ export abstract class FrameConnection<C extends TransportContext = TransportCont
   }
 
   private onData(chunk: Buffer): void {
+    if (!this.open) return;
+    this.lastHeard = Date.now();
     let bodies: Buffer[];
     try {
       bodies = this.reader.push(chunk);
@@ -158,7 +181,28 @@ export abstract class FrameConnection<C extends TransportContext = TransportCont
       this.close({ graceful: true });
       return;
     }
+    const consumed = bodies.reduce((sum, body) => sum + FRAME_HEADER + body.byteLength, 0);
+    const partial = this.partial + chunk.byteLength - consumed;
+    if (partial > this.partial && !this.ctx.partialFrames.hold(partial - this.partial, this.authenticated)) {
+      this.replyError(undefined, new NatterError("RATE_LIMITED", "the server holds too many unfinished frames: try again shortly"));
+      this.close({ graceful: true });
+      return;
+    }
+    if (partial < this.partial) this.ctx.partialFrames.free(this.partial - partial);
+    this.partial = partial;
     for (const body of bodies) this.onFrame(body);
+  }
+
+  /** Why a frame is not handed to the handlers, if it is not. */
+  private refusal(frame: ClientFrame): NatterError | undefined {
+    if (frame.t !== "hello" && !this.greeted) return new NatterError("BAD_FRAME", "say hello first");
+    if (!this.authenticated && !this.ctx.admission.preLoginFrame(this.address)) return new NatterError("RATE_LIMITED");
+    return undefined;
+  }
+
+  private loginTimedOut(): void {
+    this.replyError(undefined, new NatterError("LOGIN_TIMEOUT"));
+    this.close({ graceful: true });
   }
 
   private onFrame(body: Buffer): void {
@@ -175,12 +219,15 @@ export abstract class FrameConnection<C extends TransportContext = TransportCont
       return;
     }
     // Refused like a handler's failure, a turn later, so replies keep their order.
-    const handled = frame.t === "hello" || this.greeted
-      ? this.dispatch(frame)
-      : Promise.reject(new NatterError("BAD_FRAME", "say hello first"));
+    const refusal = this.refusal(frame);
+    if (refusal?.code === "RATE_LIMITED" && ++this.badFrames >= MAX_BAD_FRAMES) this.close();
+    const handled = refusal ? Promise.reject(refusal) : this.dispatch(frame);
     handled.catch((error: unknown) => this.replyError("id" in frame ? frame.id : undefined, error));
   }
 }
+
+/** The length header before every frame body. */
+const FRAME_HEADER = 4;
 
 function requestIdOf(raw: unknown): number | undefined {
   if (typeof raw === "object" && raw !== null && "id" in raw && typeof raw.id === "number" && Number.isInteger(raw.id) && raw.id >= 0) {

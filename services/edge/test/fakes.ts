@@ -5,8 +5,11 @@ import { decodeBody, encodeFrame, FrameReader, NatterError, type GroupEnvelope, 
 import type { Logger, ServiceCall } from "@natter/kit";
 import { quietLogger } from "@natter/kit/testing";
 import type {
-  BlockList, Delivery, DeviceFeed, EdgeMetrics, FileStore, Identity, Inbox, PresenceReport, SessionBus, SessionCheck, SessionMembership, TokenVerifier,
+  BlockList, Delivery, DeviceFeed, EdgeMetrics, FileQuota, FileStore, Identity, Inbox, PresenceReport, Recipients, SessionBus, SessionCheck, SessionMembership, TokenVerifier,
+  QuotaReservation,
 } from "../src/domain/ports.ts";
+import { Admission, type AdmissionLimits } from "../src/domain/admission.ts";
+import { PartialFrameBudget } from "../src/domain/partial-frame-budget.ts";
 import type { MessagingClient } from "../src/handlers/messaging.ts";
 import type { SessionClient } from "../src/handlers/session.ts";
 import type { TransferClient } from "../src/handlers/transfers.ts";
@@ -26,14 +29,16 @@ export class FakeClient implements SessionClient, MessagingClient, TransferClien
   closedGracefully: boolean | undefined;
   greeted = false;
   loginTimerStopped = false;
-  /** Send tokens left; the handlers refuse a send when none is. */
-  sendTokens = Infinity;
   buffered = 0;
   identity: Identity | undefined;
   membership: SessionMembership | undefined;
   feed: DeviceFeed | undefined;
   unacked: Map<string, Delivery> | undefined;
   uploads: Map<string, Upload> | undefined;
+
+  get userId(): string | undefined {
+    return this.identity?.userId;
+  }
 
   push(frame: ServerFrame): void {
     if (!this.closed) this.pushed.push(frame);
@@ -59,12 +64,6 @@ export class FakeClient implements SessionClient, MessagingClient, TransferClien
 
   loggedIn(): void {
     this.loginTimerStopped = true;
-  }
-
-  takeSendToken(): boolean {
-    if (this.sendTokens < 1) return false;
-    this.sendTokens -= 1;
-    return true;
   }
 
   /** The frames pushed of one type. */
@@ -205,6 +204,49 @@ export class FakeBlocks implements BlockList {
 
   async blocks(recipient: string, sender: string): Promise<boolean> {
     return this.blocking.get(recipient)?.has(sender) ?? false;
+  }
+}
+
+/** Accounts that exist: everyone but the ids in `missing`. */
+export class FakeRecipients implements Recipients {
+  readonly missing = new Set<string>();
+
+  async exists(userId: string): Promise<boolean> {
+    return !this.missing.has(userId);
+  }
+}
+
+/** A user's sends allowed: `tokens` each, Infinity unless set. */
+export class FakeSendRates {
+  readonly tokens = new Map<string, number>();
+
+  take(userId: string): boolean {
+    const left = this.tokens.get(userId) ?? Infinity;
+    if (left < 1) return false;
+    this.tokens.set(userId, left - 1);
+    return true;
+  }
+}
+
+/** The guards a transport is given, with limits that no unit test reaches unless it sets them. */
+export function openGuards(limits: Partial<AdmissionLimits> & { partialBytes?: number } = {}) {
+  return {
+    keepaliveMs: 30_000,
+    admission: new Admission({ perAddress: 1000, total: 1000, preLoginRate: 1000, ...limits }),
+    partialFrames: new PartialFrameBudget(limits.partialBytes ?? 64 * 1024 * 1024),
+  };
+}
+
+/** A quota in bytes per user (Infinity unless set), and what each has set aside. */
+export class FakeQuota implements FileQuota {
+  limit = Infinity;
+  readonly used = new Map<string, number>();
+
+  async reserve(userId: string, bytes: number): Promise<QuotaReservation | undefined> {
+    const used = this.used.get(userId) ?? 0;
+    if (used + bytes > this.limit) return undefined;
+    this.used.set(userId, used + bytes);
+    return { release: async () => { this.used.set(userId, (this.used.get(userId) ?? 0) - bytes); } };
   }
 }
 

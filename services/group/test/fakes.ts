@@ -96,13 +96,16 @@ export class CountingRelay implements NoticeRelay {
 export class RecordingInbox implements InboxPublisher {
   readonly copies: Array<{ to: string; message: InboxMessage }> = [];
   failNext = false;
+  /** Recipients whose inbox is full: they get no copy. */
+  readonly full = new Set<string>();
 
-  async publish(message: InboxMessage, recipients: readonly string[]): Promise<void> {
+  async publish(message: InboxMessage, recipients: readonly string[]): Promise<{ full: string[] }> {
     if (this.failNext) {
       this.failNext = false;
       throw new Error("JetStream unavailable");
     }
-    this.copies.push(...recipients.map((to) => ({ to, message })));
+    this.copies.push(...recipients.filter((to) => !this.full.has(to)).map((to) => ({ to, message })));
+    return { full: recipients.filter((to) => this.full.has(to)) };
   }
 }
 

@@ -2,7 +2,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { call, connectNats, loadConfig, serve, type NatsConnection } from "@natter/kit";
+import { call, connectNats, ensureInboxStream, INBOX_DEFAULTS, loadConfig, serve, type NatsConnection } from "@natter/kit";
 import { quietLogger, testServices, type TestServices } from "@natter/kit/testing";
 import {
   AuthApi, GroupApi, InboxMessage, NatterError, decodeBody, encodeRecord, names, parse,
@@ -221,6 +221,22 @@ describe("group service over NATS and Postgres", () => {
       await js.publish(n.group(groupId), encodeRecord(env), { msgID: `${env.id}-again` });
       await fanoutSettled();
       for (const u of ["bob", "cat"] as const) assert.deepEqual((await inbox(u)).map((m) => m.id), [env.id]);
+    });
+
+    it("gives the other members their copies, and goes on, when one member's inbox is full", async () => {
+      // An edge configured a cap of three messages per inbox; cat's is full.
+      await ensureInboxStream(jsm, n, { caps: { maxPerUser: 3, maxBytes: INBOX_DEFAULTS.maxBytes } });
+      try {
+        const waiting = [randomUUID(), randomUUID(), randomUUID()];
+        for (const id of waiting) await js.publish(n.inbox(user("cat").userId), encodeRecord({ ...envelope("dan", groupId), id }), { msgID: id });
+        const sent = [envelope("bob", groupId), envelope("bob", groupId)];
+        for (const env of sent) await js.publish(n.group(groupId), encodeRecord(env), { msgID: env.id });
+        await fanoutSettled();
+        assert.deepEqual((await inbox("ann")).map((m) => m.id), sent.map((e) => e.id), "ann gets every copy, in order");
+        assert.deepEqual((await inbox("cat")).map((m) => m.id), waiting, "what waited for cat is all still there");
+      } finally {
+        await ensureInboxStream(jsm, n, { caps: INBOX_DEFAULTS });
+      }
     });
 
     it("drops a message from a non-member and unreadable ones", async () => {

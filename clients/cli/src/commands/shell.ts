@@ -11,6 +11,8 @@ import { groupAction } from "./group.ts";
 import { profileSet, profileShow } from "./profile.ts";
 import { interrupted } from "./receive.ts";
 import { sendFile } from "./send.ts";
+import { trustAction } from "./trust.ts";
+import { verifyAction } from "./verify.ts";
 import { whoAction } from "./who.ts";
 
 const HELP = [
@@ -29,7 +31,8 @@ const HELP = [
   "block <user>, unblock <user>   stop (or allow again) a user's messages and presence",
   "profile set [--name \"…\"] [--status \"…\"] [--avatar <image>]   change your profile",
   "profile show [user]            a user's profile (yours without a user)",
-  "verify <user>                  show the safety number with <user>",
+  "verify <user> [--mark-verified]  the safety number with <user> and its state; record that it matched",
+  "trust <user>                   accept <user>'s changed identity key after comparing safety numbers",
   "logout                         end this session and leave",
   "help                           this list",
   "quit, exit, Ctrl-D             leave (the session stays logged in)",
@@ -37,7 +40,7 @@ const HELP = [
 
 /** The words the seeds used, mapped to today's commands. */
 const ALIASES: Readonly<Record<string, string>> = {
-  send: "send", SEND: "send", message: "send", verify: "verify", logout: "logout", help: "help", quit: "quit", exit: "quit",
+  send: "send", SEND: "send", message: "send", verify: "verify", trust: "trust", logout: "logout", help: "help", quit: "quit", exit: "quit",
   sendfile: "sendfile", SENDFILE: "sendfile", group: "group",
   CREATE: "create", JOIN: "join", LIST: "list", SENDGROUP: "sendgroup", SENDGROUPFILE: "sendgroupfile",
   create: "create", join: "join", list: "list", sendgroup: "sendgroup", sendgroupfile: "sendgroupfile",
@@ -189,11 +192,15 @@ async function runLine(ctx: Invocation, link: Link, messenger: Messenger, line: 
       return undefined;
     }
     case "verify": {
-      if (!first) throw new CliError("USAGE", "verify <user>");
-      const { user, safetyNumber } = await messenger.safetyNumber(first);
-      ctx.printer.result(`safety number with ${user}:\n  ${safetyNumber}`, { user, safetyNumber });
+      const mark = rest?.trim() === "--mark-verified";
+      if (!first || (rest !== undefined && rest.trim() !== "" && !mark)) throw new CliError("USAGE", "verify <user> [--mark-verified]");
+      await verifyAction(ctx, messenger, first, mark);
       return undefined;
     }
+    case "trust":
+      if (!first || (rest ?? "").trim() !== "") throw new CliError("USAGE", "trust <user>");
+      await trustAction(ctx, messenger, first);
+      return undefined;
     case "logout": {
       await link.call({ t: "logout" }, "ok");
       await link.close(); // before the edge hangs up, so the link does not reconnect

@@ -1,7 +1,7 @@
 import type { FilePayload, SenderKeyPayload, TextPayload } from "@natter/protocol";
 
-/** What a payload carries for the clients rather than for the person: its version and the sender's profile key. */
-type Envelope = "v" | "profileKey";
+/** What a payload carries for the clients rather than for the person: its version, the message id and the sender's profile key. */
+type Envelope = "v" | "id" | "profileKey";
 
 /** What a person sends and sees: a text or a file. */
 export type Content = Omit<TextPayload, Envelope> | Omit<FilePayload, Envelope>;

@@ -1,10 +1,12 @@
 import { CryptoError, DeviceIdentity, Session, safetyNumber, toBase64url, type Primitives } from "@natter/crypto";
 import { PAYLOAD_VERSION, assert, decodePayload, encodePayload, type InboxMessage, type Payload } from "@natter/protocol";
 import { CliError } from "../errors.ts";
-import type { HomeStore } from "../home-store.ts";
+import type { AccountFile, HomeStore } from "../home-store.ts";
 import type { LockedHome } from "../locked-home.ts";
 import type { DirectBody } from "./content.ts";
-import type { Contacts } from "./contacts.ts";
+import { identityChanged, type Contacts, type ContactView, type SenderWarning, type TrustState } from "./contacts.ts";
+import { resealBackup } from "../key-backup.ts";
+import { rotateSignedPrekeyIfDue } from "./signed-prekey-rotation.ts";
 import type { ClaimedBundle, EdgeApi } from "./edge-api.ts";
 import type { Incoming } from "./incoming.ts";
 import { parseUserName } from "./names.ts";
@@ -33,6 +35,17 @@ export interface OpenedDirect {
   payload: Payload | undefined;
   /** It started a session (and so spent one of my one-time prekeys). */
   newSession: boolean;
+  /** Its sender is not simply the pinned contact of that name. */
+  warning?: SenderWarning;
+}
+
+/** The safety number with a contact, from the pinned key, and from the new key when one waits to be trusted. */
+export interface SafetyNumberView {
+  user: string;
+  userId: string;
+  state: TrustState;
+  safetyNumber: string;
+  newSafetyNumber?: string;
 }
 
 /**
@@ -61,37 +74,58 @@ export class DirectSessions {
    * undefined when there is no session and no bundle to start one with.
    */
   private seal(name: string, body: DirectBody, claimed?: ClaimedBundle): Promise<{ id: string; to: string; body: Uint8Array } | undefined> {
-    const { home, p, contacts } = this.deps;
+    const { home, contacts } = this.deps;
     return home.withLock(async (locked) => {
       const me = await locked.loggedIn();
       if (name === me.username) throw new CliError("SELF");
-      const plaintext = encodePayload({ v: PAYLOAD_VERSION, ...body, profileKey: toBase64url(await contacts.myProfileKey(locked)) });
+      const id = this.deps.newId();
+      const plaintext = encodePayload({ v: PAYLOAD_VERSION, id, ...body, profileKey: toBase64url(await contacts.myProfileKey(locked)) });
       checkPlaintextSize(plaintext);
-      const peer = claimed ?? (await contacts.byName(locked, name));
+      const pinned = await contacts.byName(locked, name);
+      if (pinned?.changed) throw identityChanged(pinned.username);
+      // A claimed bundle is checked against the pins before any session with its id is used.
+      const expected = claimed && (await contacts.expectedKey(locked, claimed.userId, claimed.username, claimed.bundle.identityKey));
+      const peer = claimed ?? pinned;
       if (!peer) return undefined;
       const sessions = await this.loadSessions(locked, peer.userId);
       let session = sessions[0];
       if (!session) {
         if (!claimed) return undefined;
-        const device = await DeviceIdentity.fromJSON(p, me.device);
-        session = await wrapCrypto(() => Session.initiate(p, device, claimed.bundle));
+        session = await this.initiate(locked, me.device, claimed, expected);
         sessions.unshift(session);
-        await contacts.remember(locked, peer.userId, claimed.username, session.remoteIdentityKey);
+        await contacts.observe(locked, claimed.userId, claimed.username, session.remoteIdentityKey);
       }
+      const pin = pinned ?? (await contacts.byName(locked, name));
+      if (!pin || pin.userId !== peer.userId || pin.identityKey !== session.remoteIdentityKey) throw identityChanged(name);
       const sealed = await session.encrypt(plaintext);
       await this.saveSessions(locked, peer.userId, sessions);
-      return { id: this.deps.newId(), to: peer.userId, body: sealed };
+      return { id, to: peer.userId, body: sealed };
     });
+  }
+
+  /** X3DH from a claimed bundle, which must carry the pinned key when there is a pin (a substitute is recorded and refused). */
+  private async initiate(home: LockedHome, myDevice: unknown, claimed: ClaimedBundle, expectedIdentityKey: string | undefined): Promise<Session> {
+    const { p, contacts } = this.deps;
+    const device = await DeviceIdentity.fromJSON(p, myDevice);
+    try {
+      return await Session.initiate(p, device, claimed.bundle, expectedIdentityKey === undefined ? undefined : { expectedIdentityKey });
+    } catch (err) {
+      if (!(err instanceof CryptoError)) throw err;
+      if (err.code === "IDENTITY_MISMATCH") return contacts.refuseSubstitute(home, claimed.userId, claimed.bundle.identityKey);
+      throw new CliError("INVALID_BUNDLE", undefined, { cause: err });
+    }
   }
 
   /**
    * Opens a 1:1 message with the sessions with its sender, or a new session when it starts
    * one, and stores what changed (sessions, device, contact, their profile key). A message
-   * already opened is a `duplicate`; one that does not open is `dropped` with a notice.
-   * Call under the lock.
+   * already opened is a `duplicate`: one the ratchet has seen, or one whose sealed id was
+   * shown under another delivery id. One that does not open is `dropped` with a notice; so
+   * is a first message whose base key started a session here before, when that session
+   * no longer opens it. Call under the lock.
    */
   async open(home: LockedHome, msg: InboxMessage): Promise<OpenedDirect | Incoming> {
-    const { p, contacts } = this.deps;
+    const { contacts } = this.deps;
     const sessions = await this.loadSessions(home, msg.from);
     let plaintext: Uint8Array | undefined;
     let duplicate = false;
@@ -106,19 +140,14 @@ export class DirectSessions {
         if (err.code === "DUPLICATE_MESSAGE") duplicate = true;
       }
     }
-    let newSession = false;
-    if (plaintext === undefined && !duplicate && Session.isInitialMessage(msg.body)) {
-      const account = await home.loggedIn();
-      const device = await DeviceIdentity.fromJSON(p, account.device);
-      try {
-        const accepted = await Session.accept(p, device, msg.body);
-        plaintext = accepted.plaintext;
-        sessions.unshift(accepted.session);
-        newSession = true;
-        await home.writeAccount({ ...account, device: device.toJSON() });
-      } catch (err) {
-        if (!(err instanceof CryptoError)) throw err;
-      }
+    const baseKey = plaintext === undefined && !duplicate ? Session.initialBaseKey(msg.body) : undefined;
+    // A first message whose session was accepted before never starts another, however far
+    // the ratchet has moved on: its session opens it, or nothing does.
+    const replayed = baseKey !== undefined && (await this.deps.home.hasAcceptedBaseKey(baseKey));
+    const accepted = baseKey !== undefined && !replayed ? await this.accept(home, msg) : undefined;
+    if (accepted) {
+      plaintext = accepted.plaintext;
+      sessions.unshift(accepted.session);
     }
     if (duplicate && plaintext === undefined) {
       // The ratchet already opened it: it was shown before the id was stored.
@@ -130,19 +159,57 @@ export class DirectSessions {
       this.deps.notice({ kind: "undecryptable", user: msg.fromName, id: msg.id });
       return { kind: "dropped", newSession: false };
     }
-    await contacts.remember(home, msg.from, msg.fromName, sessions[0]!.remoteIdentityKey);
-    await this.saveSessions(home, msg.from, sessions);
     const payload = decodePayload(plaintext);
-    if (payload?.profileKey !== undefined) await contacts.rememberProfileKey(home, msg.from, payload.profileKey);
-    return { kind: "opened", payload, newSession };
+    if (payload && payload.id !== msg.id && (await home.hasSeen(payload.id))) {
+      // The same ciphertext again under a fresh delivery id: nothing of it is kept.
+      await home.markSeen(msg.id);
+      return { kind: "duplicate" };
+    }
+    if (accepted) {
+      await home.writeAccount(accepted.account);
+      await this.deps.home.rememberBaseKey(baseKey!);
+    }
+    const remoteKey = sessions[0]!.remoteIdentityKey;
+    const warning = await contacts.observe(home, msg.from, msg.fromName, remoteKey);
+    await this.saveSessions(home, msg.from, sessions);
+    if (payload?.profileKey !== undefined) await contacts.rememberProfileKey(home, msg.from, remoteKey, payload.profileKey);
+    return { kind: "opened", payload, newSession: accepted !== undefined, ...(warning ? { warning } : {}) };
   }
 
   /**
-   * Tops up the one-time prekeys on the server when fewer than PREKEY_LOW_WATER remain
-   * (the server's count; this device's own when the server will not say).
+   * Accepts a first message: with the pinned key as the one expected; from another key it
+   * is still opened (and shown with a warning), the change recorded for the user to judge.
+   * Nothing is stored here; undefined when it does not open.
+   */
+  private async accept(home: LockedHome, msg: InboxMessage): Promise<{ session: Session; plaintext: Uint8Array; account: AccountFile } | undefined> {
+    const { p } = this.deps;
+    const account = await home.loggedIn();
+    const device = await DeviceIdentity.fromJSON(p, account.device);
+    const pinned = (await home.contacts())[msg.from]?.identityKey;
+    const attempt = (opts?: { expectedIdentityKey: string }) => Session.accept(p, device, msg.body, opts);
+    try {
+      let opened;
+      try {
+        opened = await attempt(pinned === undefined ? undefined : { expectedIdentityKey: pinned });
+      } catch (err) {
+        if (!(err instanceof CryptoError) || err.code !== "IDENTITY_MISMATCH") throw err;
+        opened = await attempt();
+      }
+      return { ...opened, account: { ...account, device: device.toJSON() } };
+    } catch (err) {
+      if (!(err instanceof CryptoError)) throw err;
+      return undefined;
+    }
+  }
+
+  /**
+   * Rotates the signed prekey when it is due, and tops up the one-time prekeys on the
+   * server when fewer than PREKEY_LOW_WATER remain (the server's count; this device's own
+   * when the server will not say); the key backup is sealed again after either.
    */
   async refillPrekeys(): Promise<number | undefined> {
     const { home, edge, p } = this.deps;
+    await rotateSignedPrekeyIfDue({ p, home, edge }, Date.now());
     let remaining: number;
     try {
       remaining = await edge.prekeys([]);
@@ -155,21 +222,67 @@ export class DirectSessions {
       const account = await locked.loggedIn();
       const device = await DeviceIdentity.fromJSON(p, account.device);
       const added = await device.generateOneTimePrekeys(PREKEY_REFILL);
-      await locked.writeAccount({ ...account, device: device.toJSON() });
+      const updated = { ...account, device: device.toJSON() };
+      await locked.writeAccount(updated);
+      // The server's backup follows: a restore must find the private halves of what we upload.
+      await resealBackup(p, updated, (backup) => edge.putBackup(backup));
       return added;
     });
     return edge.prekeys(fresh);
   }
 
-  /** The safety number with `user` from both identity keys as the server has them now. */
-  async safetyNumber(user: string): Promise<{ user: string; userId: string; safetyNumber: string }> {
-    const { home, edge, p, contacts } = this.deps;
+  /**
+   * The safety number with `user` from the key pinned for them, which every session with
+   * them uses. The key the server has now is checked against the pin first (pinned at
+   * first contact; a different one is held as a change, whose number is shown beside).
+   */
+  async safetyNumber(user: string): Promise<SafetyNumberView> {
+    const { home, edge, contacts } = this.deps;
     const them = await edge.lookup(parseUserName(user));
+    const pin = await home.withLock(async (locked) => {
+      await contacts.observe(locked, them.userId, them.username, them.identityKey);
+      return contacts.byName(locked, them.username);
+    });
+    if (!pin) throw new CliError("NOT_A_CONTACT");
+    return this.numbers(pin);
+  }
+
+  /**
+   * Accepts the identity key (and account) seen for `user` since the pin, after which
+   * sending to them works again; the sessions with any other key are ended. Returns the
+   * safety numbers before and after (the same when nothing had changed).
+   */
+  async trust(user: string): Promise<{ user: string; userId: string; changed: boolean; before: string; after: string }> {
+    const name = parseUserName(user);
+    const { before, after } = await this.deps.home.withLock(async (locked) => {
+      const accepted = await this.deps.contacts.accept(locked, name);
+      if (accepted.before.changed) {
+        const kept = (await this.loadSessions(locked, accepted.after.userId)).filter((s) => s.remoteIdentityKey === accepted.after.identityKey);
+        await this.saveSessions(locked, accepted.after.userId, kept);
+      }
+      return accepted;
+    });
+    const [was, is] = await Promise.all([this.number(before.userId, before.identityKey), this.number(after.userId, after.identityKey)]);
+    return { user: name, userId: after.userId, changed: before.changed !== undefined, before: was, after: is };
+  }
+
+  /** Records that the safety numbers with `user` were compared (IDENTITY_CHANGED while a change waits). */
+  async markVerified(user: string): Promise<void> {
+    const name = parseUserName(user);
+    await this.deps.home.withLock((locked) => this.deps.contacts.markVerified(locked, name));
+  }
+
+  private async numbers(pin: ContactView): Promise<SafetyNumberView> {
+    const safety = await this.number(pin.userId, pin.identityKey);
+    const fresh = pin.changed && (await this.number(pin.changed.userId, pin.changed.identityKey));
+    return { user: pin.username, userId: pin.userId, state: pin.state, safetyNumber: safety, ...(fresh ? { newSafetyNumber: fresh } : {}) };
+  }
+
+  private async number(userId: string, identityKey: string): Promise<string> {
+    const { home, p } = this.deps;
     const me = await home.loggedIn();
     const device = await DeviceIdentity.fromJSON(p, me.device);
-    await home.withLock((locked) => contacts.remember(locked, them.userId, them.username, them.identityKey));
-    const number = await safetyNumber(p, { userId: me.userId, identityKey: device.identityKey }, { userId: them.userId, identityKey: them.identityKey });
-    return { user: them.username, userId: them.userId, safetyNumber: number };
+    return safetyNumber(p, { userId: me.userId, identityKey: device.identityKey }, { userId, identityKey });
   }
 
   private async loadSessions(home: LockedHome, userId: string): Promise<Session[]> {
@@ -178,14 +291,5 @@ export class DirectSessions {
 
   private saveSessions(home: LockedHome, userId: string, sessions: Session[]): Promise<void> {
     return home.writePeerSessions(userId, sessions.slice(0, SESSIONS_PER_PEER).map((s) => s.toJSON()));
-  }
-}
-
-async function wrapCrypto<T>(f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (err) {
-    if (err instanceof CryptoError) throw new CliError("INVALID_BUNDLE", undefined, { cause: err });
-    throw err;
   }
 }

@@ -10,6 +10,12 @@ export function edgeApiOverLink(link: () => Link): EdgeApi {
       await link().call({ t: "send", msg: { id, to, body: new Uint8Array(body) } }, "accepted");
     },
     prekeys: async (add, replace) => (await link().call({ t: "prekeys", add, ...(replace ? { replace } : {}) }, "prekeys")).count,
+    putBackup: async (put) => {
+      await link().call({ t: "backup", put }, "backup");
+    },
+    signedPrekey: async (key) => {
+      await link().call({ t: "signedPrekey", key }, "ok");
+    },
     members: async (name) => {
       const { group, members } = await link().call({ t: "group", op: "members", name }, "members");
       return { group, members };

@@ -17,6 +17,10 @@ export interface EdgeApi {
   send(msg: { id: string; to: string; body: Uint8Array }): Promise<void>;
   /** Adds one-time prekeys (`replace` drops the unused ones first); returns how many the server holds. */
   prekeys(add: SignedPrekey[], replace?: boolean): Promise<number>;
+  /** Replaces my key backup on the server with one sealed again (`resealBackup`). */
+  putBackup(backup: string): Promise<void>;
+  /** Replaces my signed prekey on the server (after a rotation). */
+  signedPrekey(key: SignedPrekey): Promise<void>;
   /** A group's members now (NOT_A_MEMBER unless I am one). */
   members(group: string): Promise<Omit<ServerFrameOf<"members">, "t" | "id">>;
   /** Publishes a group message sealed with my sender key. */

@@ -46,7 +46,8 @@ export class GroupSenderKeys {
     const { home, edge, p } = this.deps;
     const name = parseGroupName(groupName);
     const me = await home.loggedIn();
-    const plaintext = encodePayload({ v: PAYLOAD_VERSION, ...content });
+    const id = this.deps.newId();
+    const plaintext = encodePayload({ v: PAYLOAD_VERSION, id, ...content });
     checkPlaintextSize(plaintext);
     for (let attempt = 0; attempt < 3; attempt++) {
       const { group, members } = await edge.members(name);
@@ -73,7 +74,7 @@ export class GroupSenderKeys {
         if (!g || !key || key.keyId !== step.keyId) return undefined; // rotated meanwhile: start over
         const body = await key.encrypt(plaintext);
         await locked.writeGroup({ ...g, outbound: key.toJSON(), sentTo: { ...g.sentTo, ...reached } });
-        return { id: this.deps.newId(), group: group.id, body };
+        return { id, group: group.id, body };
       });
       if (!msg) continue;
       await edge.gsend(msg);

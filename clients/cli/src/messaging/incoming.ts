@@ -1,11 +1,15 @@
 import type { GroupEvent } from "@natter/protocol";
+import type { SenderWarning } from "./contacts.ts";
 import type { Content } from "./content.ts";
 
 /** A message ready to show (a file once it is downloaded). */
 export interface ShownMessage {
   id: string;
+  /** Who sent it: the contact's name, or the claimed name with the sender's id when that name is pinned to someone else. */
   from: string;
   fromId: string;
+  /** Shown beside it when its sender is not simply the pinned contact: a new identity key, or a known name from an unknown id. */
+  warning?: SenderWarning;
   /** The group's name, for a group message. */
   group?: string;
   sentAt: number;

@@ -3,8 +3,8 @@ import { FileRef, type InboxMessage, type Payload } from "@natter/protocol";
 import type { HomeStore } from "../home-store.ts";
 import type { LockedHome } from "../locked-home.ts";
 import type { Content, DirectBody } from "./content.ts";
-import { Contacts } from "./contacts.ts";
-import { DirectSessions } from "./direct-sessions.ts";
+import { Contacts, type ContactView, type SenderWarning } from "./contacts.ts";
+import { DirectSessions, type SafetyNumberView } from "./direct-sessions.ts";
 import type { EdgeApi } from "./edge-api.ts";
 import { GroupSenderKeys } from "./group-sender-keys.ts";
 import type { Incoming, ShownMessage } from "./incoming.ts";
@@ -105,9 +105,24 @@ export class Messenger {
     return this.direct.refillPrekeys();
   }
 
-  /** The safety number with `user` from both identity keys as the server has them now. */
-  safetyNumber(user: string): Promise<{ user: string; userId: string; safetyNumber: string }> {
+  /** The safety number with `user` from the pinned key (and the new one, when a change waits), checked against the server's. */
+  safetyNumber(user: string): Promise<SafetyNumberView> {
     return this.direct.safetyNumber(user);
+  }
+
+  /** Accepts the identity key seen for `user` since the pin (`natter trust`); the safety numbers before and after. */
+  trust(user: string): Promise<{ user: string; userId: string; changed: boolean; before: string; after: string }> {
+    return this.direct.trust(user);
+  }
+
+  /** Records that the safety numbers with `user` were compared (`natter verify --mark-verified`). */
+  markVerified(user: string): Promise<void> {
+    return this.direct.markVerified(user);
+  }
+
+  /** Every pinned contact with its trust state (unverified, verified, changed). */
+  contactStates(): Promise<ContactView[]> {
+    return this.contacts.all();
   }
 
   /** My profile key, made (and kept in the home) the first time it is needed. */
@@ -124,21 +139,24 @@ export class Messenger {
       await home.markSeen(msg.id);
       return { kind: "dropped", newSession: opened.newSession };
     }
-    return this.shown(home, msg, opened.payload, opened.newSession);
+    return this.shown(home, msg, opened.payload, opened.newSession, opened.warning);
   }
 
   /** A group copy; a sender key has no business inside one. */
   private async receiveGroup(home: LockedHome, msg: InboxMessage, ref: { id: string; name: string }): Promise<Incoming> {
     const opened = await this.groups.open(home, msg, ref);
     if (opened.kind !== "opened") return opened;
-    return this.shown(home, msg, opened.payload?.type === "sender-key" ? undefined : opened.payload, false, ref.name);
+    const warning = await this.contacts.warningFor(home, msg.from, msg.fromName);
+    return this.shown(home, msg, opened.payload?.type === "sender-key" ? undefined : opened.payload, false, warning, ref.name);
   }
 
   /**
    * A decrypted text or file, marked seen. A file is also kept as pending until its
    * download settles, so a delivery that comes again before then is handed out again.
    */
-  private async shown(home: LockedHome, msg: InboxMessage, payload: Payload | undefined, newSession: boolean, group?: string): Promise<Incoming> {
+  private async shown(
+    home: LockedHome, msg: InboxMessage, payload: Payload | undefined, newSession: boolean, warning: SenderWarning | undefined, group?: string,
+  ): Promise<Incoming> {
     if (msg.from in (await home.blocks())) {
       // Blocked: opened (so the sessions stay in step) but never shown, and acked.
       await home.markSeen(msg.id);
@@ -149,14 +167,22 @@ export class Messenger {
       this.deps.notice({ kind: "unsupported", user: msg.fromName, id: msg.id });
       return { kind: "dropped", newSession };
     }
-    const { v: _v, profileKey: _profileKey, ...content } = payload;
-    const message: ShownMessage = { id: msg.id, from: msg.fromName, fromId: msg.from, ...(group ? { group } : {}), sentAt: payload.sentAt, content };
+    if (payload.id !== msg.id && (await home.hasSeen(payload.id))) {
+      // Shown before under the id sealed inside it; the server delivered it again under another.
+      await home.markSeen(msg.id);
+      return { kind: "duplicate" };
+    }
+    const { v: _v, id: _id, profileKey: _profileKey, ...content } = payload;
+    // A known name from an unknown id is never shown as the known person.
+    const from = warning === "NAME_CLAIMED" ? `${msg.fromName} [${msg.from}]` : msg.fromName;
+    const message: ShownMessage = { id: msg.id, from, fromId: msg.from, ...(warning ? { warning } : {}), ...(group ? { group } : {}), sentAt: payload.sentAt, content };
     if (payload.type === "file") {
       const pending = await home.pendingFiles();
-      pending[msg.id] = { id: msg.id, from: msg.fromName, fromId: msg.from, ...(group ? { group } : {}), sentAt: payload.sentAt, file: payload.file };
+      pending[msg.id] = { id: msg.id, from, fromId: msg.from, ...(group ? { group } : {}), sentAt: payload.sentAt, file: payload.file };
       await home.writePendingFiles(pending);
     }
     await home.markSeen(msg.id);
+    if (payload.id !== msg.id) await home.markSeen(payload.id);
     return { kind: "message", newSession, message };
   }
 }

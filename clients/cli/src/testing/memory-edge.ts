@@ -36,6 +36,8 @@ export class MemoryEdge {
   private readonly inboxes = new Map<string, InboxMessage[]>();
   private readonly groups = new Map<string, Group>();
   private readonly storedIds = new Set<string>();
+  /** Each user's latest key backup, as the client last put it. */
+  readonly backups = new Map<string, string>();
   private joinedClock = 0;
 
   /** Registers a user with their device's public bundle; returns their user id. */
@@ -116,6 +118,12 @@ export class MemoryEdge {
         if (replace) bundle.oneTimePrekeys = [];
         bundle.oneTimePrekeys.push(...add);
         return bundle.oneTimePrekeys.length;
+      },
+      putBackup: async (backup) => {
+        this.backups.set(userId, backup);
+      },
+      signedPrekey: async (key) => {
+        this.user(userId).bundle.signedPrekey = key;
       },
       members: async (name) => {
         const group = this.groups.get(foldName(name));

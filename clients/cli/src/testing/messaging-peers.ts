@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { after } from "node:test";
 import { DeviceIdentity } from "@natter/crypto";
 import { v7 } from "uuid";
-import { HomeStore } from "../home-store.ts";
+import { HomeStore, type HomeStoreOptions } from "../home-store.ts";
+import type { EdgeApi } from "../messaging/edge-api.ts";
 import { Messenger } from "../messaging/messenger.ts";
 import type { Notice } from "../messaging/notice.ts";
 import { tempDir, testPrimitives } from "./harness.ts";
@@ -33,22 +34,29 @@ export class MessagingPeers {
     });
   }
 
-  /** A user with a registered device and a home of their own (or a second process on `shareHome`'s home). */
-  readonly peer = async (name: string, opts: { prekeys?: number; shareHome?: Peer } = {}): Promise<Peer> => {
+  /**
+   * A user with a registered device and a home of their own (or a second process on
+   * `shareHome`'s home). `edge` puts a hostile server between them and the honest one.
+   */
+  readonly peer = async (
+    name: string,
+    opts: { prekeys?: number; shareHome?: Peer; home?: HomeStoreOptions; edge?: (honest: EdgeApi) => EdgeApi } = {},
+  ): Promise<Peer> => {
     let userId: string;
     let home: HomeStore;
     if (opts.shareHome) {
       userId = opts.shareHome.userId;
-      home = await HomeStore.open(opts.shareHome.home.dir);
+      home = await HomeStore.open(opts.shareHome.home.dir, opts.home);
     } else {
       const device = await DeviceIdentity.generate(this.p, { oneTimePrekeys: opts.prekeys ?? 5 });
       userId = this.edge.publish(name, device.publicBundle());
       this.dir ??= tempDir();
-      home = await HomeStore.open(join((await this.dir).path, `${name}-${v7()}`));
+      home = await HomeStore.open(join((await this.dir).path, `${name}-${v7()}`), opts.home);
       await home.writeAccount({ v: 1, userId, username: name, device: device.toJSON() });
     }
     const notices: Notice[] = [];
-    const messenger = new Messenger({ p: this.p, home, edge: this.edge.edgeFor(userId), now: () => Date.now(), newId: v7, notice: (n) => notices.push(n) });
+    const honest = this.edge.edgeFor(userId);
+    const messenger = new Messenger({ p: this.p, home, edge: opts.edge ? opts.edge(honest) : honest, now: () => Date.now(), newId: v7, notice: (n) => notices.push(n) });
     return { name, userId, home, messenger, notices };
   };
 

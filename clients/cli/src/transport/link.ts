@@ -23,7 +23,10 @@ export interface LinkOptions extends HandshakeOptions {
   onStatus?(status: LinkStatus): void;
   /** `optional` receiving found another receiver. */
   onReceiveRefused?(): void;
-  /** Ping an idle persistent connection this often to notice a dead one (default 30 s). */
+  /**
+   * Ping the connection this often (default 30 s): a dead one is noticed, and the edge, which
+   * closes a connection silent for twice its keepalive, knows this one is alive.
+   */
   keepaliveMs?: number;
 }
 
@@ -138,9 +141,9 @@ export class Link {
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w.resolve(connection);
-    const keepalive = this.options.persistent ? this.keepalive(connection) : undefined;
+    const keepalive = this.keepalive(connection);
     connection.closed.then(() => {
-      if (keepalive) clearInterval(keepalive);
+      clearInterval(keepalive);
       if (this.current === connection) this.current = undefined;
       if (!this.stopped && !this.failure) void this.reconnect();
     });

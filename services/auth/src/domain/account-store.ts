@@ -4,14 +4,14 @@ export interface Account {
   id: string;
   username: string;
   passwordHash: string;
-  failedLogins: number;
-  /** Milliseconds since the epoch, when a lock is or was set. */
-  lockedUntil: number | undefined;
+  /** The salt the client stretches the password under; undefined for an account made before salts. */
+  salt: string | undefined;
 }
 
 export interface NewAccount {
   id: string;
   username: string;
+  salt: string;
   passwordHash: string;
   bundle: PublicBundle;
   backup: string;
@@ -30,28 +30,28 @@ export interface ClaimedBundle {
   bundle: PrekeyBundle;
 }
 
-/** Accounts, their login counters, device keys, one-time prekeys and key backups. */
+/** Accounts, their device keys, one-time prekeys and key backups. */
 export interface AccountStore {
   /** Stores the account with its keys and backup; "taken" when the username exists. */
   create(account: NewAccount): Promise<"created" | "taken">;
   findByName(username: string): Promise<Account | undefined>;
-  /** Counts one more consecutive failed login and returns the count. */
-  recordFailure(userId: string): Promise<number>;
-  /** Locks logins until `until` and starts the failure count again. */
-  lock(userId: string, until: number): Promise<void>;
-  /** After a successful login: no failures, no lock. */
-  resetFailures(userId: string): Promise<void>;
+  findById(userId: string): Promise<Account | undefined>;
+  /** A new password: salt, hash of the new login secret and the backup sealed again, at once; false for no such user. */
+  changePassword(userId: string, change: { salt: string; passwordHash: string; backup: string; at: number }): Promise<boolean>;
   publicIdentity(username: string): Promise<PublicIdentity | undefined>;
   /**
    * The user's bundle with one one-time prekey, which is removed atomically so no two
-   * claims ever get the same one; without `oneTimePrekey` when none are left.
+   * claims ever get the same one; without `oneTimePrekey` when none are left or
+   * `withOneTimePrekey` is false.
    */
-  claimBundle(username: string): Promise<ClaimedBundle | undefined>;
+  claimBundle(username: string, withOneTimePrekey?: boolean): Promise<ClaimedBundle | undefined>;
   /**
    * Adds (or replaces by id) one-time prekeys, after dropping every unused one when
    * `replace`; returns how many the user has, undefined for no such user.
    */
   addPrekeys(userId: string, keys: readonly SignedPrekey[], replace?: boolean): Promise<number | undefined>;
+  /** Replaces the user's signed prekey; false when there is no such user. */
+  setSignedPrekey(userId: string, key: SignedPrekey, at: number): Promise<boolean>;
   /** false when there is no such user. */
   putBackup(userId: string, backup: string, at: number): Promise<boolean>;
   getBackup(userId: string): Promise<string | undefined>;

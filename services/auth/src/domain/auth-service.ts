@@ -1,10 +1,12 @@
-import { NAME_PATTERN, NatterError, foldName, passwordProblem, type AuthApi, type PublicJwk, type VerbRequest, type VerbResult } from "@natter/protocol";
+import { NAME_PATTERN, NatterError, foldName, type AuthApi, type PublicJwk, type VerbRequest, type VerbResult } from "@natter/protocol";
 import type { Clock } from "@natter/kit";
 import type { AccountStore } from "./account-store.ts";
 import type { AttemptStore } from "./attempt-store.ts";
-import { checkBundle, checkNewPassword, checkUsername } from "./credentials.ts";
-import { accountLocked, addressWindow, secondsUntil, type LoginPolicy } from "./login-policy.ts";
+import { countClaim, type ClaimCounter, type ClaimPolicy } from "./claim-limits.ts";
+import { checkBundle, checkUsername } from "./credentials.ts";
+import { accountLocked, addressWindow, admitLogin, loginSucceeded, secondsUntil, type LoginPolicy } from "./login-policy.ts";
 import type { PasswordHasher } from "./password-hasher.ts";
+import type { PasswordSalts } from "./password-salts.ts";
 import type { Secrets } from "./secrets.ts";
 import type { SessionEndPublisher, SessionStore } from "./session-store.ts";
 import type { TokenIssuer } from "./token-issuer.ts";
@@ -17,12 +19,18 @@ export interface AuthDeps {
   hasher: PasswordHasher;
   tokens: TokenIssuer;
   secrets: Secrets;
+  salts: PasswordSalts;
+  claims: ClaimCounter;
   clock: Clock;
 }
 
-export interface AuthSettings extends LoginPolicy {
+export interface AuthSettings extends LoginPolicy, ClaimPolicy {
   refreshTtlMs: number;
+  /** The absolute lifetime of a session, however often it is refreshed (default 90 days). */
+  sessionMaxAgeMs?: number;
 }
+
+const DEFAULT_SESSION_MAX_AGE_MS = 90 * 86_400_000;
 
 // Verified against for unknown users so that they take as long as wrong passwords.
 const DUMMY_PASSWORD = "natter-no-such-user-password";
@@ -46,41 +54,38 @@ export class AuthService {
     const now = this.deps.clock.now();
     await this.limitAddress(req.addr, now);
     const username = checkUsername(req.username);
-    checkNewPassword(req.password);
     checkBundle(req.bundle);
     if (await this.deps.accounts.findByName(username)) throw new NatterError("USERNAME_TAKEN");
     const id = this.deps.secrets.newId();
-    const passwordHash = await this.deps.hasher.hash(req.password);
-    const outcome = await this.deps.accounts.create({ id, username, passwordHash, bundle: req.bundle, backup: req.backup, createdAt: now });
+    // The login secret, never the password: the client stretched that under `salt` and kept it.
+    const passwordHash = await this.deps.hasher.hash(req.secret);
+    const outcome = await this.deps.accounts.create({ id, username, salt: req.salt, passwordHash, bundle: req.bundle, backup: req.backup, createdAt: now });
     if (outcome === "taken") throw new NatterError("USERNAME_TAKEN");
-    return this.openSession(id, username, now);
+    return this.openSession(id, username, now, req.addr);
   }
 
   /**
    * One answer, BAD_CREDENTIALS, for an unknown user and a wrong password, after the same
-   * bcrypt work. The account locks after `maxFailures` in a row, from any address.
+   * bcrypt work. Each attempt is counted before the hash is checked (`login-policy.ts`):
+   * `maxFailures` in a row lock one address out of one name, and failures from everywhere
+   * make addresses the owner never logged in from wait; missing names are counted alike.
    */
   async login(req: VerbRequest<AuthApi, "login">): Promise<VerbResult<AuthApi, "login">> {
     const now = this.deps.clock.now();
     await this.limitAddress(req.addr, now);
     const username = foldName(req.username);
+    await this.admitLogin(username, req.addr, now);
     const account = NAME_PATTERN.test(username) ? await this.deps.accounts.findByName(username) : undefined;
-    if (account?.lockedUntil !== undefined && account.lockedUntil > now) throw accountLocked(account.lockedUntil, now);
-
-    // A password over 72 bytes can never be right: bcrypt would compare only its first 72.
-    const matches = await this.deps.hasher.verify(req.password, account?.passwordHash ?? this.dummyHash);
-    if (!account || !matches || passwordProblem(req.password) !== undefined) {
-      if (account) {
-        const failures = await this.deps.accounts.recordFailure(account.id);
-        if (failures >= this.settings.maxFailures) await this.deps.accounts.lock(account.id, now + this.settings.lockMs);
-      }
-      throw new NatterError("BAD_CREDENTIALS");
-    }
-    if (account.failedLogins > 0 || account.lockedUntil !== undefined) await this.deps.accounts.resetFailures(account.id);
-    return this.openSession(account.id, account.username, now);
+    const matches = await this.deps.hasher.verify(req.secret, account?.passwordHash ?? this.dummyHash);
+    if (!account || !matches) throw new NatterError("BAD_CREDENTIALS");
+    return this.openSession(account.id, account.username, now, req.addr);
   }
 
-  /** A new access token for the same session; the refresh token is replaced (single use). */
+  /**
+   * A new access token for the same session; the refresh token is replaced (single use).
+   * A spent refresh token presented again means two parties hold the session's tokens:
+   * the whole session ends, whoever holds its newest token.
+   */
   async refresh(req: VerbRequest<AuthApi, "refresh">): Promise<VerbResult<AuthApi, "refresh">> {
     const now = this.deps.clock.now();
     const refresh = this.deps.secrets.newRefreshToken();
@@ -89,8 +94,10 @@ export class AuthService {
       this.deps.secrets.digest(refresh),
       now,
       now + this.settings.refreshTtlMs,
+      req.addr,
     );
-    if (!session) throw new NatterError("TOKEN_INVALID");
+    if (session.outcome === "reused") this.deps.sessionEnds.publish({ sid: session.sid });
+    if (session.outcome !== "rotated") throw new NatterError("TOKEN_INVALID");
     const { token, expiresAt } = await this.deps.tokens.issue(session, now);
     return { userId: session.userId, username: session.username, sid: session.sid, token, refresh, expiresAt };
   }
@@ -105,6 +112,28 @@ export class AuthService {
     return { active: await this.deps.sessions.isActive(req.sid, this.deps.clock.now()) };
   }
 
+  /** The user's live sessions, the caller's own marked `current`. */
+  async sessions(req: VerbRequest<AuthApi, "sessions">): Promise<VerbResult<AuthApi, "sessions">> {
+    const sessions = await this.deps.sessions.list(req.userId, this.deps.clock.now());
+    return {
+      sessions: sessions.map(({ sid, ...s }) => ({ id: sid, ...s, current: sid === req.sid })),
+    };
+  }
+
+  /** Ends one session of the user, or all but the caller's; each is announced to the edges. */
+  async revoke(req: VerbRequest<AuthApi, "revoke">): Promise<VerbResult<AuthApi, "revoke">> {
+    const now = this.deps.clock.now();
+    let ended: string[];
+    if ("session" in req) {
+      if (!(await this.deps.sessions.revokeOne(req.userId, req.session, now))) throw new NatterError("NO_SUCH_SESSION");
+      ended = [req.session];
+    } else {
+      ended = await this.deps.sessions.revokeOthers(req.userId, req.except, now);
+    }
+    for (const sid of ended) this.deps.sessionEnds.publish({ sid });
+    return { ended };
+  }
+
   keys(): { keys: PublicJwk[] } {
     return { keys: this.deps.tokens.publicKeys() };
   }
@@ -115,8 +144,36 @@ export class AuthService {
     return found;
   }
 
+  /** The salt to stretch `username`'s password under; a made-up, stable one for a name nobody has. */
+  async salt(req: VerbRequest<AuthApi, "salt">): Promise<VerbResult<AuthApi, "salt">> {
+    const username = foldName(req.username);
+    const account = NAME_PATTERN.test(username) ? await this.deps.accounts.findByName(username) : undefined;
+    return { salt: account?.salt ?? this.deps.salts.fakeSalt(username) };
+  }
+
+  /**
+   * A new password, proven by the current login secret: the new salt, the hash of the new
+   * secret and the backup sealed under the new key are stored at once, and every other
+   * session of the account ends.
+   */
+  async passwd(req: VerbRequest<AuthApi, "passwd">): Promise<VerbResult<AuthApi, "passwd">> {
+    const now = this.deps.clock.now();
+    await this.limitAddress(req.addr, now);
+    const account = await this.deps.accounts.findById(req.userId);
+    if (!account || !(await this.deps.hasher.verify(req.secret, account.passwordHash))) throw new NatterError("BAD_CREDENTIALS");
+    const passwordHash = await this.deps.hasher.hash(req.newSecret);
+    if (!(await this.deps.accounts.changePassword(req.userId, { salt: req.salt, passwordHash, backup: req.backup, at: now }))) {
+      throw new NatterError("NO_SUCH_USER");
+    }
+    const ended = await this.deps.sessions.revokeOthers(req.userId, req.sid, now);
+    for (const sid of ended) this.deps.sessionEnds.publish({ sid });
+    return { ended };
+  }
+
+  /** A bundle to start a session with; limited per claimer and per target (`claim-limits.ts`). */
   async claim(req: VerbRequest<AuthApi, "claim">): Promise<VerbResult<AuthApi, "claim">> {
-    const found = await this.deps.accounts.claimBundle(req.username);
+    const { oneTimePrekey } = await countClaim(this.deps.claims, this.settings, req.userId, req.username, this.deps.clock.now());
+    const found = await this.deps.accounts.claimBundle(req.username, oneTimePrekey);
     if (!found) throw new NatterError("NO_SUCH_USER");
     return found;
   }
@@ -127,6 +184,11 @@ export class AuthService {
     const count = await this.deps.accounts.addPrekeys(req.userId, req.add, req.replace ?? false);
     if (count === undefined) throw new NatterError("NO_SUCH_USER");
     return { count };
+  }
+
+  async signedPrekey(req: VerbRequest<AuthApi, "signedPrekey">): Promise<VerbResult<AuthApi, "signedPrekey">> {
+    if (!(await this.deps.accounts.setSignedPrekey(req.userId, req.key, this.deps.clock.now()))) throw new NatterError("NO_SUCH_USER");
+    return {};
   }
 
   async backup(req: VerbRequest<AuthApi, "backup">): Promise<VerbResult<AuthApi, "backup">> {
@@ -148,7 +210,18 @@ export class AuthService {
     }
   }
 
-  private async openSession(userId: string, username: string, now: number): Promise<VerbResult<AuthApi, "login">> {
+  /** Counts the attempt as a failure before any hash is checked; ACCOUNT_LOCKED when it may not be made now. */
+  private async admitLogin(username: string, addr: string, now: number): Promise<void> {
+    const admission = await this.deps.attempts.updateLogin(username, addr, now, (state) => {
+      const decided = admitLogin(state, now, this.settings);
+      return { state: decided.state, result: decided.admission };
+    });
+    if (!admission.admitted) throw accountLocked(admission.until, now);
+  }
+
+  /** A session from `addr`, which is known to the account from now on (strangers' failures never delay it). */
+  private async openSession(userId: string, username: string, now: number, addr: string): Promise<VerbResult<AuthApi, "login">> {
+    await this.deps.attempts.updateLogin(username, addr, now, (state) => ({ state: loginSucceeded(state, now), result: undefined }));
     const sid = this.deps.secrets.newId();
     const refresh = this.deps.secrets.newRefreshToken();
     await this.deps.sessions.create({
@@ -157,6 +230,8 @@ export class AuthService {
       refreshHash: this.deps.secrets.digest(refresh),
       createdAt: now,
       refreshExpiresAt: now + this.settings.refreshTtlMs,
+      expiresAt: now + (this.settings.sessionMaxAgeMs ?? DEFAULT_SESSION_MAX_AGE_MS),
+      addr,
     });
     const { token, expiresAt } = await this.deps.tokens.issue({ userId, username, sid }, now);
     return { userId, username, sid, token, refresh, expiresAt };

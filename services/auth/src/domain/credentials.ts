@@ -1,16 +1,10 @@
-import { NAME_PATTERN, NatterError, foldName, passwordProblem, type PublicBundle } from "@natter/protocol";
+import { NAME_PATTERN, NatterError, foldName, type PublicBundle } from "@natter/protocol";
 
 /** The stored form of a username: case-folded; INVALID_USERNAME unless 3–32 of a-z 0-9 _ . -. */
 export function checkUsername(username: string): string {
   const folded = foldName(username);
   if (!NAME_PATTERN.test(folded)) throw new NatterError("INVALID_USERNAME");
   return folded;
-}
-
-/** Passwords are 8–72 bytes of UTF-8; longer ones are refused, never cut. */
-export function checkNewPassword(password: string): void {
-  const problem = passwordProblem(password);
-  if (problem) throw new NatterError(problem);
 }
 
 /** Key ids must be unique within a bundle (signatures are the client's to check). */

@@ -30,7 +30,7 @@ describe("blocking and profiles", () => {
   beforeEach(async () => {
     const accounts = new MemoryAccounts();
     for (const [id, username] of [[ALICE, "alice"], [BOB, "bob"], [CAROL, "carol"]] as const) {
-      await accounts.create({ id, username, passwordHash: "x", bundle, backup: "b".repeat(16), createdAt: 0 });
+      await accounts.create({ id, username, salt: "c2FsdA", passwordHash: "x", bundle, backup: "b".repeat(16), createdAt: 0 });
     }
     blocks = new MemoryBlocks();
     events = new RecordingPublisher();
@@ -69,6 +69,11 @@ describe("blocking and profiles", () => {
     assert.deepEqual(await privacy.profile({ userId: ALICE }), { blob: "Y2lwaGVy" });
     assert.deepEqual(await privacy.profileOf({ userId: BOB, username: "alice" }), { userId: ALICE, username: "alice", blob: "Y2lwaGVy" });
     assert.equal(await code(privacy.profile({ userId: "00000000-0000-4000-8000-000000000999" })), "NO_SUCH_USER");
+  });
+
+  it("tells an account's id from one nobody has", async () => {
+    assert.deepEqual(await privacy.exists({ userId: ALICE }), { exists: true });
+    assert.deepEqual(await privacy.exists({ userId: "00000000-0000-4000-8000-000000000999" }), { exists: false });
   });
 
   it("hides a profile both ways across a block, exactly as a missing user", async () => {

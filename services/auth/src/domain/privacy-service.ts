@@ -51,6 +51,11 @@ export class PrivacyService {
     return { blob };
   }
 
+  /** Whether an account has the id (its profile row exists with it, empty or not). */
+  async exists(req: VerbRequest<AuthApi, "exists">): Promise<VerbResult<AuthApi, "exists">> {
+    return { exists: (await this.deps.profiles.get(req.userId)) !== undefined };
+  }
+
   async profileOf(req: VerbRequest<AuthApi, "profileOf">): Promise<VerbResult<AuthApi, "profileOf">> {
     const account = await this.deps.accounts.findByName(req.username);
     // The same error, with the same message, as for a name nobody has.

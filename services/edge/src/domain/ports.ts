@@ -60,6 +60,18 @@ export interface FileStore {
   get(id: string): Promise<{ data: ReadableStream<Uint8Array>; size: number } | null>;
 }
 
+/** A user's file storage set aside for one upload. */
+export interface QuotaReservation {
+  /** Gives it back: the upload did not complete. */
+  release(): Promise<void>;
+}
+
+/** How much file storage each user may use (what their files take until they expire). */
+export interface FileQuota {
+  /** Sets aside `bytes` of the user's quota; undefined when that would pass it. */
+  reserve(userId: string, bytes: number): Promise<QuotaReservation | undefined>;
+}
+
 /** Tells presence who is connected here. */
 export interface PresenceReport {
   connected(identity: Identity): void;
@@ -69,6 +81,11 @@ export interface PresenceReport {
 /** Whether a login session is still active (auth keeps sessions; edges may remember its answer). */
 export interface SessionCheck {
   isActive(sid: string): Promise<boolean>;
+}
+
+/** Which user ids belong to accounts (kept by auth). */
+export interface Recipients {
+  exists(userId: string): Promise<boolean>;
 }
 
 /** Whom users block (kept by auth). */

@@ -1,7 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { MAX_MESSAGE_BODY, NatterError, type InboxMessage } from "@natter/protocol";
-import { ALICE, BOB, FakeBlocks, FakeBus, FakeClient, FakeInbox, RecordingMetrics } from "../../test/fakes.ts";
+import { ALICE, BOB, FakeBlocks, FakeBus, FakeClient, FakeInbox, FakeRecipients, FakeSendRates, RecordingMetrics } from "../../test/fakes.ts";
+import { UserSendRates } from "../domain/user-send-rates.ts";
 import { MessagingHandlers } from "./messaging.ts";
 
 const MSG_ID = "00000000-0000-4000-8000-000000000001";
@@ -14,23 +15,45 @@ function setup() {
   const inbox = new FakeInbox();
   const blocks = new FakeBlocks();
   const metrics = new RecordingMetrics();
-  const handlers = new MessagingHandlers({ inbox, blocks, metrics, clock: { now: () => 42 } });
+  const recipients = new FakeRecipients();
+  const sendRates = new FakeSendRates();
+  const handlers = new MessagingHandlers({ inbox, blocks, recipients, sendRates, metrics, clock: { now: () => 42 } });
   const client = new FakeClient();
   const bus = new FakeBus();
   client.identity = ALICE;
   client.membership = bus.join(ALICE, client.id, () => undefined);
-  return { handlers, inbox, blocks, metrics, bus, client };
+  return { handlers, inbox, blocks, recipients, sendRates, metrics, bus, client };
 }
 
 const message = (id: string): InboxMessage => ({ v: 1, id, from: BOB.userId, fromName: "bob", body: new Uint8Array([9]), sentAt: 1 });
 
 describe("messaging handlers", () => {
-  it("refuses sends beyond the connection's rate", async () => {
-    const { handlers, inbox, client } = setup();
-    client.sendTokens = 0;
+  it("refuses sends beyond the user's rate", async () => {
+    const { handlers, inbox, client, sendRates } = setup();
+    sendRates.tokens.set(ALICE.userId, 0);
     await assert.rejects(handlers.send(client, send(), ALICE), refused("RATE_LIMITED"));
     await assert.rejects(handlers.gsend(client, gsend(), ALICE), refused("RATE_LIMITED"));
     assert.deepEqual([inbox.stored, inbox.groupStored], [[], []]);
+  });
+
+  it("holds a user to one rate over all of their connections", async () => {
+    const inbox = new FakeInbox();
+    const handlers = new MessagingHandlers({
+      inbox, blocks: new FakeBlocks(), recipients: new FakeRecipients(), sendRates: new UserSendRates(1, () => 0), metrics: new RecordingMetrics(), clock: { now: () => 1 },
+    });
+    const [first, second] = [new FakeClient(), new FakeClient()];
+    await handlers.send(first, send(), ALICE);
+    await handlers.send(second, { ...send(), id: 2 }, ALICE);
+    await assert.rejects(handlers.send(second, { ...send(), id: 3 }, ALICE), refused("RATE_LIMITED"));
+    await assert.rejects(handlers.send(first, { ...send(), id: 4 }, ALICE), refused("RATE_LIMITED"));
+    assert.equal(inbox.stored.length, 2);
+  });
+
+  it("refuses a send to an id nobody has, storing nothing", async () => {
+    const { handlers, inbox, client, recipients } = setup();
+    recipients.missing.add(BOB.userId);
+    await assert.rejects(handlers.send(client, send(), ALICE), refused("NO_SUCH_USER"));
+    assert.deepEqual(inbox.stored, []);
   });
 
   it("refuses a body over the limit", async () => {

@@ -1,12 +1,17 @@
 import { MAX_MESSAGE_BODY, NatterError, type ClientFrameOf } from "@natter/protocol";
 import type { Clock } from "@natter/kit";
 import type { Client } from "../frame-connection.ts";
-import type { BlockList, Delivery, DeviceFeed, EdgeMetrics, Identity, Inbox, SessionMembership } from "../domain/ports.ts";
+import type { BlockList, Delivery, DeviceFeed, EdgeMetrics, Identity, Inbox, Recipients, SessionMembership } from "../domain/ports.ts";
+import type { UserSendRates } from "../domain/user-send-rates.ts";
 
 /** What the messaging handlers need of their edge. */
 export interface MessagingPorts {
   readonly inbox: Inbox;
   readonly blocks: BlockList;
+  /** Sends to ids nobody has are refused. */
+  readonly recipients: Recipients;
+  /** The send rate of each user across their connections. */
+  readonly sendRates: Pick<UserSendRates, "take">;
   readonly metrics: Pick<EdgeMetrics, "accepted" | "publishFailed" | "delivered">;
   /** Stamps `sentAt` on what is stored. */
   readonly clock: Clock;
@@ -18,20 +23,23 @@ export interface MessagingClient extends Client {
   feed: DeviceFeed | undefined;
   /** Deliveries waiting for the client's ack, by message id; made when the client first receives. */
   unacked: Map<string, Delivery> | undefined;
-  takeSendToken(): boolean;
 }
 
 /**
  * Messages in and out: a send (1:1) or gsend (group) is stored in JetStream and only
  * then accepted; a receiving connection is fed its inbox as `deliver` frames, and the
- * client's `ack` acks JetStream. The sender is always the authenticated user.
+ * client's `ack` acks JetStream. The sender is always the authenticated user. A send is
+ * refused, and nothing stored, when the user sends faster than their rate (over all their
+ * connections), the recipient does not exist, or the recipient's inbox or the whole store
+ * is full (INBOX_FULL, STORAGE_FULL: what is stored is never evicted to make room).
  */
 export class MessagingHandlers {
   constructor(private readonly ports: MessagingPorts) {}
 
   async send(client: MessagingClient, frame: ClientFrameOf<"send">, me: Identity): Promise<void> {
-    if (!client.takeSendToken()) throw new NatterError("RATE_LIMITED");
+    if (!this.ports.sendRates.take(me.userId)) throw new NatterError("RATE_LIMITED");
     if (frame.msg.body.byteLength > MAX_MESSAGE_BODY) throw new NatterError("MESSAGE_TOO_LARGE");
+    if (!(await this.ports.recipients.exists(frame.msg.to))) throw new NatterError("NO_SUCH_USER");
     // A blocked sender is not told: the message is simply never stored.
     if (await this.ports.blocks.blocks(frame.msg.to, me.userId)) {
       return client.push({ t: "accepted", id: frame.id, msgId: frame.msg.id });
@@ -43,7 +51,7 @@ export class MessagingHandlers {
 
   /** Membership is checked by the group service at fan-out: a non-member's message reaches nobody. */
   async gsend(client: MessagingClient, frame: ClientFrameOf<"gsend">, me: Identity): Promise<void> {
-    if (!client.takeSendToken()) throw new NatterError("RATE_LIMITED");
+    if (!this.ports.sendRates.take(me.userId)) throw new NatterError("RATE_LIMITED");
     if (frame.msg.body.byteLength > MAX_MESSAGE_BODY) throw new NatterError("MESSAGE_TOO_LARGE");
     await this.stored(client, frame.id, frame.msg.id, () => this.ports.inbox.publishGroup({
       v: 1, id: frame.msg.id, from: me.userId, fromName: me.username, groupId: frame.msg.group, body: frame.msg.body, sentAt: this.ports.clock.now(),
@@ -96,6 +104,8 @@ export class MessagingHandlers {
     try {
       await publish();
     } catch (cause) {
+      // A refusal (INBOX_FULL, STORAGE_FULL) is an answer, not a failure of the store.
+      if (cause instanceof NatterError) throw cause;
       this.ports.metrics.publishFailed();
       client.log.warn({ err: (cause as Error).message }, "publish failed");
       throw new NatterError("UNAVAILABLE", undefined, { cause });

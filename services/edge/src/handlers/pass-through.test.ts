@@ -10,6 +10,8 @@ const view = { id: "00000000-0000-4000-8000-00000000a001", name: "team", closed:
 const bundle = { v: 1 as const, identityKey: "ik", identityDhKey: "dh", identityDhSignature: "sig", signedPrekey: { id: 1, publicKey: "spk", signature: "sig" } };
 const prekey = { id: 2, publicKey: "otk", signature: "sig" };
 const blob = "encrypted-profile";
+const otherSession = "00000000-0000-4000-8000-00000000e001";
+const summary = { id: otherSession, addr: "10.0.0.1:5000", lastAddr: "10.0.0.2:6000", startedAt: 1, lastSeenAt: 2, expiresAt: 3, current: false };
 
 interface Case {
   readonly frame: PassThroughFrame;
@@ -30,7 +32,7 @@ const CASES: Record<PassThroughKey, Case> = {
     result: { userId: BOB.userId, username: "bob", identityKey: "ik" }, reply: { t: "user", id: 1, userId: BOB.userId, username: "bob", identityKey: "ik" },
   },
   claim: {
-    frame: { t: "claim", id: 1, user: "bob" }, service: "auth", verb: "claim", request: { username: "bob" },
+    frame: { t: "claim", id: 1, user: "bob" }, service: "auth", verb: "claim", request: { userId: me.userId, username: "bob" },
     result: { userId: BOB.userId, username: "bob", bundle }, reply: { t: "keys", id: 1, userId: BOB.userId, username: "bob", bundle },
   },
   prekeys: {
@@ -40,6 +42,10 @@ const CASES: Record<PassThroughKey, Case> = {
   backup: {
     frame: { t: "backup", id: 1, put: "backup-blob-0001" }, service: "auth", verb: "backup",
     request: { userId: me.userId, put: "backup-blob-0001" }, result: { backup: "backup-blob-0001" }, reply: { t: "backup", id: 1, backup: "backup-blob-0001" },
+  },
+  signedPrekey: {
+    frame: { t: "signedPrekey", id: 1, key: prekey }, service: "auth", verb: "signedPrekey",
+    request: { userId: me.userId, key: prekey }, result: {}, reply: { t: "ok", id: 1 },
   },
   "group create": {
     frame: group("create", { members: ["bob"] }), service: "group", verb: "create", request: { ...actor, members: ["bob"] },
@@ -70,6 +76,14 @@ const CASES: Record<PassThroughKey, Case> = {
   profileOf: {
     frame: { t: "profileOf", id: 1, user: "bob" }, service: "auth", verb: "profileOf", request: { userId: me.userId, username: "bob" },
     result: { userId: BOB.userId, username: "bob", blob: null }, reply: { t: "profileOf", id: 1, userId: BOB.userId, username: "bob", blob: null },
+  },
+  sessions: {
+    frame: { t: "sessions", id: 1 }, service: "auth", verb: "sessions", request: { userId: me.userId, sid: me.sid },
+    result: { sessions: [summary] }, reply: { t: "sessions", id: 1, sessions: [summary] },
+  },
+  revoke: {
+    frame: { t: "revoke", id: 1, others: true }, service: "auth", verb: "revoke", request: { userId: me.userId, except: me.sid },
+    result: { ended: [otherSession] }, reply: { t: "revoked", id: 1, ended: 1 },
   },
 };
 
@@ -108,6 +122,16 @@ describe("pass-through table", () => {
       );
     }
     assert.deepEqual(fake.calls(), []);
+  });
+
+  it("ends one named session of mine, and refuses a revoke that names none, both kinds, or this connection's own", async () => {
+    const fake = services({ ended: [otherSession] });
+    assert.deepEqual(await passThrough(fake.services, { t: "revoke", id: 2, session: otherSession }, me), { t: "revoked", id: 2, ended: 1 });
+    assert.deepEqual(fake.calls(), [{ service: "auth", verb: "revoke", req: { userId: me.userId, session: otherSession } }]);
+    for (const frame of [{ t: "revoke", id: 3 }, { t: "revoke", id: 4, session: otherSession, others: true }, { t: "revoke", id: 5, session: me.sid }] as const) {
+      await assert.rejects(passThrough(fake.services, frame, me), (error: unknown) => error instanceof NatterError && error.code === "BAD_FRAME", JSON.stringify(frame));
+    }
+    assert.equal(fake.calls().length, 1, "nothing refused reaches auth");
   });
 
   it("passes a service's refusal on as it is", async () => {

@@ -15,7 +15,9 @@ export type Services = { readonly [S in Service]: ServiceCall<Apis[S]> };
 
 type GroupOp = ClientFrameOf<"group">["op"];
 /** The frames the edge answers by calling one service verb. */
-export type PassThroughFrame = ClientFrameOf<"user" | "claim" | "prekeys" | "backup" | "group" | "groups" | "who" | "block" | "unblock" | "profile" | "profileOf">;
+export type PassThroughFrame = ClientFrameOf<
+  "user" | "claim" | "prekeys" | "backup" | "signedPrekey" | "group" | "groups" | "who" | "block" | "unblock" | "profile" | "profileOf" | "sessions" | "revoke"
+>;
 /** A row of the table: a frame type, or a group command by its op (each op is a verb of its own). */
 export type PassThroughKey = Exclude<PassThroughFrame["t"], "group"> | `group ${GroupOp}`;
 type FrameOf<K extends PassThroughKey> = K extends `group ${string}` ? ClientFrameOf<"group"> : Extract<PassThroughFrame, { t: K }>;
@@ -53,6 +55,11 @@ const withUser = (f: GroupFrame, me: Identity) => {
 };
 const groupReply = (view: Result<"group", "join">, f: GroupFrame): ServerFrame => ({ t: "group", id: f.id, group: view });
 const ok = (_: unknown, f: { id: number }): ServerFrame => ({ t: "ok", id: f.id });
+const revokeRequest = (f: Frame<"revoke">, me: Identity) => {
+  if ((f.session === undefined) === (f.others === undefined)) throw new NatterError("BAD_FRAME", "revoke needs either a session or others");
+  if (f.session === me.sid) throw new NatterError("BAD_FRAME", "this connection's own session ends with logout");
+  return f.session === undefined ? { userId: me.userId, except: me.sid } : { userId: me.userId, session: f.session };
+};
 
 /**
  * The verbs an edge only forwards: for each, which service verb a frame becomes, how the
@@ -60,13 +67,14 @@ const ok = (_: unknown, f: { id: number }): ServerFrame => ({ t: "ok", id: f.id 
  */
 export const PASS_THROUGH = {
   user: auth("user", (f: Frame<"user">) => ({ username: f.user }), (user, f) => ({ t: "user", id: f.id, ...user })),
-  claim: auth("claim", (f: Frame<"claim">) => ({ username: f.user }), (keys, f) => ({ t: "keys", id: f.id, ...keys })),
+  claim: auth("claim", (f: Frame<"claim">, me) => ({ userId: me.userId, username: f.user }), (keys, f) => ({ t: "keys", id: f.id, ...keys })),
   prekeys: auth(
     "prekeys",
     (f: Frame<"prekeys">, me) => ({ userId: me.userId, add: f.add, replace: f.replace }),
     ({ count }, f) => ({ t: "prekeys", id: f.id, count }),
   ),
   backup: auth("backup", (f: Frame<"backup">, me) => ({ userId: me.userId, put: f.put }), ({ backup }, f) => ({ t: "backup", id: f.id, backup })),
+  signedPrekey: auth("signedPrekey", (f: Frame<"signedPrekey">, me) => ({ userId: me.userId, key: f.key }), ok),
   "group create": group("create", (f: GroupFrame, me) => ({ ...actor(f, me), members: f.members }), groupReply),
   "group join": group("join", (f: GroupFrame, me) => actor(f, me), groupReply),
   "group members": group(
@@ -84,6 +92,13 @@ export const PASS_THROUGH = {
   block: auth("block", (f: Frame<"block">, me) => ({ userId: me.userId, username: f.user }), ok),
   unblock: auth("unblock", (f: Frame<"unblock">, me) => ({ userId: me.userId, username: f.user }), ok),
   profile: auth("profile", (f: Frame<"profile">, me) => ({ userId: me.userId, put: f.put }), ({ blob }, f) => ({ t: "profile", id: f.id, blob })),
+  sessions: auth(
+    "sessions",
+    (_: Frame<"sessions">, me) => ({ userId: me.userId, sid: me.sid }),
+    ({ sessions }, f) => ({ t: "sessions", id: f.id, sessions }),
+  ),
+  // Every edge closes the connections of the sessions auth ends, on its announcement.
+  revoke: auth("revoke", revokeRequest, ({ ended }, f) => ({ t: "revoked", id: f.id, ended: ended.length })),
   profileOf: auth(
     "profileOf",
     (f: Frame<"profileOf">, me) => ({ userId: me.userId, username: f.user }),

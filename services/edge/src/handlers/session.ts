@@ -16,8 +16,13 @@ export interface SessionPorts {
   readonly auth: ServiceCall<typeof AuthApi>;
   readonly bus: SessionBus;
   readonly tokens: TokenVerifier;
-  readonly sessions: SessionCheck;
+  readonly sessions: SessionCheck & Partial<SessionEnds>;
   readonly presence: PresenceReport;
+}
+
+/** Sessions auth ended (logout, takeover, revoke, a reused refresh token), as auth announces them. */
+export interface SessionEnds {
+  onEnded(listener: (sid: string) => void): void;
 }
 
 /** What the session handlers keep on a connection, and ask of it. */
@@ -29,12 +34,18 @@ export interface SessionClient extends Client {
 }
 
 /**
- * Who is on a connection: the handshake (with its redirect), register, password login
+ * Who is on a connection: the handshake (with its redirect), the salt asked before
+ * logging in, register, login with the secret derived from the password
  * (refused while the account is connected elsewhere, unless it takes over), resume with a
- * token, refresh and logout, and being kicked by another connection of the account.
+ * token, refresh, logout and password change, and being kicked by another connection of the account.
  */
 export class SessionHandlers {
-  constructor(private readonly ports: SessionPorts) {}
+  /** This edge's authenticated connections by session, to close when auth ends one. */
+  private readonly bySession = new Map<string, Set<SessionClient>>();
+
+  constructor(private readonly ports: SessionPorts) {
+    ports.sessions.onEnded?.((sid) => this.ended(sid));
+  }
 
   hello(client: SessionClient, frame: ClientFrameOf<"hello">): void {
     if (frame.v !== PROTOCOL_VERSION) throw new NatterError("VERSION_MISMATCH");
@@ -51,10 +62,16 @@ export class SessionHandlers {
     });
   }
 
+  /** The salt to stretch a password under, asked before register and login (so also anonymously). */
+  async salt(client: SessionClient, frame: ClientFrameOf<"salt">): Promise<void> {
+    const { salt } = await this.ports.auth("salt", { username: frame.username });
+    client.push({ t: "salt", id: frame.id, salt });
+  }
+
   async register(client: SessionClient, frame: ClientFrameOf<"register">): Promise<void> {
     requireAnonymous(client);
     const grant = await this.ports.auth("register", {
-      username: frame.username, password: frame.password, bundle: frame.bundle, backup: frame.backup, addr: client.address,
+      username: frame.username, salt: frame.salt, secret: frame.secret, bundle: frame.bundle, backup: frame.backup, addr: client.address,
     });
     this.authenticate(client, grant);
     client.push({ t: "session", id: frame.id, ...publicGrant(grant) });
@@ -62,7 +79,7 @@ export class SessionHandlers {
 
   async login(client: SessionClient, frame: ClientFrameOf<"login">): Promise<void> {
     requireAnonymous(client);
-    const grant = await this.ports.auth("login", { username: frame.username, password: frame.password, addr: client.address });
+    const grant = await this.ports.auth("login", { username: frame.username, secret: frame.secret, addr: client.address });
     // Checked only after the password, so presence is not revealed to strangers.
     if (await this.ports.bus.isConnected(grant.userId)) {
       if (!frame.takeover) {
@@ -71,6 +88,8 @@ export class SessionHandlers {
       }
       this.ports.bus.kick(grant.userId, { except: client.id, reason: "takeover" });
     }
+    // Every other session ends, connected or not: a laptop asleep with a refresh token too.
+    if (frame.takeover) await this.ports.auth("revoke", { userId: grant.userId, except: grant.sid });
     this.authenticate(client, grant);
     client.push({ t: "session", id: frame.id, ...publicGrant(grant) });
   }
@@ -84,21 +103,33 @@ export class SessionHandlers {
   }
 
   async refresh(client: SessionClient, frame: ClientFrameOf<"refresh">): Promise<void> {
-    const grant = await this.ports.auth("refresh", { refresh: frame.refresh });
+    const grant = await this.ports.auth("refresh", { refresh: frame.refresh, addr: client.address });
     if (client.identity && client.identity.userId !== grant.userId) throw new NatterError("ALREADY_AUTHENTICATED");
     if (!client.identity) this.authenticate(client, grant);
     client.push({ t: "session", id: frame.id, ...publicGrant(grant) });
   }
 
   async logout(client: SessionClient, frame: ClientFrameOf<"logout">, me: Identity): Promise<void> {
+    // Its own session's end is announced before auth answers: the answer must still reach it.
+    this.untrack(client);
     await this.ports.auth("logout", { sid: me.sid });
     this.ports.bus.kick(me.userId, { sid: me.sid, except: client.id, reason: "logout" });
     client.push({ t: "ok", id: frame.id });
     client.close({ graceful: true });
   }
 
+  /** A new password: auth ends the account's other sessions, and their connections here and on other edges close. */
+  async passwd(client: SessionClient, frame: ClientFrameOf<"passwd">, me: Identity): Promise<void> {
+    const { ended } = await this.ports.auth("passwd", {
+      userId: me.userId, sid: me.sid, secret: frame.secret, salt: frame.salt, newSecret: frame.newSecret, backup: frame.backup, addr: client.address,
+    });
+    for (const sid of ended) this.ports.bus.kick(me.userId, { sid, except: client.id, reason: "logout" });
+    client.push({ t: "ok", id: frame.id });
+  }
+
   /** The connection closed: it leaves the session bus and presence. */
   closed(client: SessionClient): void {
+    this.untrack(client);
     client.membership?.leave();
     if (client.identity) this.ports.presence.disconnected(client.identity);
   }
@@ -106,9 +137,29 @@ export class SessionHandlers {
   private authenticate(client: SessionClient, identity: Identity): void {
     const me = { userId: identity.userId, username: identity.username, sid: identity.sid };
     client.identity = me;
+    const local = this.bySession.get(me.sid) ?? new Set<SessionClient>();
+    this.bySession.set(me.sid, local.add(client));
     client.loggedIn();
     client.membership = this.ports.bus.join(me, client.id, (reason) => void this.kicked(client, reason));
     this.ports.presence.connected(me);
+  }
+
+  /** Auth ended a session: its connections here close (the client logs in again). */
+  private ended(sid: string): void {
+    const local = this.bySession.get(sid);
+    if (!local) return;
+    this.bySession.delete(sid);
+    for (const client of local) {
+      client.push({ t: "event", kind: "kicked", message: "this session was ended" });
+      client.close({ graceful: true });
+    }
+  }
+
+  private untrack(client: SessionClient): void {
+    const sid = client.identity?.sid;
+    const local = sid === undefined ? undefined : this.bySession.get(sid);
+    if (!local?.delete(client) || local.size > 0) return;
+    this.bySession.delete(sid!);
   }
 
   /** Another login took the account over, or the session logged out: end this session before the socket. */

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { NatterError } from "@natter/protocol";
-import { FakeClient, FakeFiles } from "../../test/fakes.ts";
+import { ALICE, FakeClient, FakeFiles, FakeQuota } from "../../test/fakes.ts";
 import { TransferHandlers } from "./transfers.ts";
 
 const refused = (code: string) => (error: unknown) => error instanceof NatterError && error.code === code;
@@ -9,29 +9,42 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
 
 function setup() {
   const files = new FakeFiles();
-  const handlers = new TransferHandlers({ files, maxFile: 1000 });
-  return { files, handlers, client: new FakeClient() };
+  const quota = new FakeQuota();
+  const handlers = new TransferHandlers({ files, quota, maxFile: 1000 });
+  const client = new FakeClient();
+  client.identity = ALICE;
+  return { files, quota, handlers, client };
 }
 
 /** Starts an upload and returns its file id. */
-function start(handlers: TransferHandlers, client: FakeClient, size: number, id = 1): string {
-  handlers.upload(client, { t: "upload", id, size });
+async function start(handlers: TransferHandlers, client: FakeClient, size: number, id = 1): Promise<string> {
+  await handlers.upload(client, { t: "upload", id, size });
   const answer = client.frames("upload").find((f) => f.id === id);
   assert.ok(answer, "the upload is answered with its file id");
   return answer.file;
 }
 
 describe("transfer handlers", () => {
-  it("refuses a file over the limit before any of it is sent", () => {
+  it("refuses a file over the limit before any of it is sent", async () => {
     const { handlers, client } = setup();
-    assert.throws(() => handlers.upload(client, { t: "upload", id: 1, size: 1001 }), refused("FILE_TOO_LARGE"));
+    await assert.rejects(handlers.upload(client, { t: "upload", id: 1, size: 1001 }), refused("FILE_TOO_LARGE"));
     assert.equal(client.uploads?.size ?? 0, 0);
   });
 
-  it("refuses a fifth upload at once", () => {
+  it("refuses a fifth upload at once", async () => {
     const { handlers, client } = setup();
-    for (let id = 1; id <= 4; id++) start(handlers, client, 10, id);
-    assert.throws(() => handlers.upload(client, { t: "upload", id: 5, size: 10 }), refused("RATE_LIMITED"));
+    for (let id = 1; id <= 4; id++) await start(handlers, client, 10, id);
+    await assert.rejects(handlers.upload(client, { t: "upload", id: 5, size: 10 }), refused("RATE_LIMITED"));
+  });
+
+  it("refuses an upload past the user's quota, and gives back what a failed upload set aside", async () => {
+    const { handlers, client, quota } = setup();
+    quota.limit = 15;
+    await start(handlers, client, 10, 1);
+    await assert.rejects(handlers.upload(client, { t: "upload", id: 2, size: 10 }), refused("FILE_QUOTA_EXCEEDED"));
+    handlers.closed(client);
+    await settle();
+    assert.equal(quota.used.get(ALICE.userId), 0);
   });
 
   it("refuses a chunk of an upload that is not under way", () => {
@@ -42,7 +55,7 @@ describe("transfer handlers", () => {
 
   it("stores the chunks as they come, answering each once taken and the last once stored", async () => {
     const { files, handlers, client } = setup();
-    const file = start(handlers, client, 6);
+    const file = await start(handlers, client, 6);
     handlers.chunk(client, { t: "chunk", id: 2, upload: file, data: new Uint8Array([1, 2, 3]), last: false });
     handlers.chunk(client, { t: "chunk", id: 3, upload: file, data: new Uint8Array([4, 5, 6]), last: true });
     await settle();
@@ -53,7 +66,7 @@ describe("transfer handlers", () => {
 
   it("drops an upload whose chunks pass its announced size", async () => {
     const { files, handlers, client } = setup();
-    const file = start(handlers, client, 2);
+    const file = await start(handlers, client, 2);
     assert.throws(() => handlers.chunk(client, { t: "chunk", id: 2, upload: file, data: new Uint8Array(3), last: true }), refused("FILE_TOO_LARGE"));
     await settle();
     assert.equal(files.files.size, 0);
@@ -62,7 +75,7 @@ describe("transfer handlers", () => {
 
   it("keeps nothing of an upload cut off by the connection closing", async () => {
     const { files, handlers, client } = setup();
-    const file = start(handlers, client, 10);
+    const file = await start(handlers, client, 10);
     handlers.chunk(client, { t: "chunk", id: 2, upload: file, data: new Uint8Array(4), last: false });
     handlers.closed(client);
     await settle();
@@ -72,7 +85,7 @@ describe("transfer handlers", () => {
   it("answers every chunk still waiting UNAVAILABLE when the store fails", async () => {
     const { files, handlers, client } = setup();
     files.failing = true;
-    const file = start(handlers, client, 4);
+    const file = await start(handlers, client, 4);
     handlers.chunk(client, { t: "chunk", id: 2, upload: file, data: new Uint8Array(4), last: true });
     await settle();
     assert.deepEqual(client.errors, [{ id: 2, code: "UNAVAILABLE" }]);

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { NatterError, type ClientFrameOf } from "@natter/protocol";
+import { assert, NatterError, type ClientFrameOf } from "@natter/protocol";
 import type { Client } from "../frame-connection.ts";
-import type { FileStore } from "../domain/ports.ts";
+import type { FileQuota, FileStore } from "../domain/ports.ts";
 import { Upload } from "./upload.ts";
 
 /** Uploads one connection may have under way at once. */
@@ -12,12 +12,16 @@ const WRITE_HIGH_WATER = 1024 * 1024;
 /** What the transfer handlers need of their edge. */
 export interface TransferPorts {
   readonly files: FileStore;
+  /** What each user's files may take until they expire. */
+  readonly quota: FileQuota;
   /** Largest file accepted (ciphertext bytes). */
   readonly maxFile: number;
 }
 
 /** What the transfer handlers keep on a connection. */
 export interface TransferClient extends Client {
+  /** The logged-in user, whose quota an upload takes. */
+  readonly userId: string | undefined;
   /** Uploads under way, by file id; made with the connection's first upload. */
   uploads: Map<string, Upload> | undefined;
 }
@@ -26,14 +30,24 @@ export interface TransferClient extends Client {
  * Encrypted files in and out: an upload streams its chunks into the store as they come
  * (each answered once taken, the last once the file is stored), a download streams the
  * stored bytes out as `data` frames, pausing while the client reads slower than the store.
+ * An upload first sets aside its announced size from the user's quota (FILE_QUOTA_EXCEEDED
+ * past it), and gives it back if it does not complete.
  */
 export class TransferHandlers {
   constructor(private readonly ports: TransferPorts) {}
 
-  upload(client: TransferClient, frame: ClientFrameOf<"upload">): void {
+  async upload(client: TransferClient, frame: ClientFrameOf<"upload">): Promise<void> {
     if (frame.size > this.ports.maxFile) throw new NatterError("FILE_TOO_LARGE");
     const uploads = (client.uploads ??= new Map());
     if (uploads.size >= MAX_UPLOADS) throw new NatterError("RATE_LIMITED", "too many uploads at once");
+    assert(client.userId, "uploads are dispatched only once logged in");
+    const reservation = await this.ports.quota.reserve(client.userId, frame.size);
+    if (!reservation) throw new NatterError("FILE_QUOTA_EXCEEDED");
+    // Others may have started while the quota was asked.
+    if (client.closed || uploads.size >= MAX_UPLOADS) {
+      await reservation.release();
+      throw new NatterError("RATE_LIMITED", "too many uploads at once");
+    }
     const file = randomUUID();
     const upload = new Upload(frame.size, (requestId) => client.push({ t: "ok", id: requestId }));
     uploads.set(file, upload);
@@ -44,6 +58,7 @@ export class TransferHandlers {
       },
       (error: unknown) => {
         uploads.delete(file);
+        void reservation.release().catch(() => undefined);
         if (!client.closed) client.log.warn({ err: (error as Error).message }, "upload failed");
         for (const id of upload.unanswered()) client.replyError(id, new NatterError("UNAVAILABLE"));
       },

@@ -29,7 +29,7 @@ describe("group fan-out", () => {
 
   it("copies a member's message to every other member, with the group", async () => {
     const outcome = await fanout.handle(envelope(users.get("bob").userId, "bob"));
-    assert.deepEqual(outcome, { kind: "delivered", copies: 2 });
+    assert.deepEqual(outcome, { kind: "delivered", copies: 2, full: [] });
     assert.deepEqual(inbox.copies.map((c) => c.to), [users.get("ann").userId, users.get("cat").userId]);
     assert.equal(inbox.copies[0]!.message, inbox.copies[1]!.message, "one message handed over for every member");
     for (const { message } of inbox.copies) {
@@ -44,6 +44,13 @@ describe("group fan-out", () => {
     assert.deepEqual(await fanout.handle(envelope(users.get("dan").userId, "dan")), { kind: "refused", reason: "sender not a member" });
     assert.deepEqual(await fanout.handle({ ...envelope(users.get("bob").userId, "bob"), groupId: fakeId(999) }), { kind: "refused", reason: "no such group" });
     assert.equal(inbox.copies.length, 0);
+  });
+
+  it("gives every other member their copy when one member's inbox is full, and names the one skipped", async () => {
+    inbox.full.add(users.get("ann").userId);
+    const outcome = await fanout.handle(envelope(users.get("bob").userId, "bob"));
+    assert.deepEqual(outcome, { kind: "delivered", copies: 1, full: [users.get("ann").userId] });
+    assert.deepEqual(inbox.copies.map((c) => c.to), [users.get("cat").userId]);
   });
 
   it("fails when a copy cannot be stored, so the message is retried", async () => {

@@ -3,7 +3,7 @@ import type { GroupStore, InboxPublisher } from "./ports.ts";
 
 /** What became of one group message. */
 export type FanoutOutcome =
-  | { readonly kind: "delivered"; readonly copies: number }
+  | { readonly kind: "delivered"; readonly copies: number; readonly full: readonly string[] }
   | { readonly kind: "refused"; readonly reason: "no such group" | "sender not a member" };
 
 /**
@@ -11,6 +11,12 @@ export type FanoutOutcome =
  * the message is handled. Every member's copy is the same message (it names the group,
  * not the recipient), so it is handed over once for all of them. Publishing is idempotent
  * per (message, member), so handling a redelivered message again adds no copies.
+ *
+ * A member whose inbox is full (INBOX_FULL: someone is flooding them, or they have been
+ * away for a very long time) gets no copy of this message, and the message counts as
+ * handled: waiting for their inbox would hold back every later message of the group and
+ * retrying would repeat the others' copies' work forever. Nothing already stored is
+ * lost; the outcome names the members skipped, so the consumer can report them.
  */
 export class GroupFanout {
   constructor(private readonly deps: { store: Pick<GroupStore, "recipients">; inbox: InboxPublisher }) {}
@@ -20,7 +26,7 @@ export class GroupFanout {
     if (!group) return { kind: "refused", reason: "no such group" };
     if (!group.memberIds.includes(envelope.from)) return { kind: "refused", reason: "sender not a member" };
     const recipients = group.memberIds.filter((id) => id !== envelope.from);
-    await this.deps.inbox.publish({
+    const { full } = await this.deps.inbox.publish({
       v: 1,
       id: envelope.id,
       from: envelope.from,
@@ -29,6 +35,6 @@ export class GroupFanout {
       sentAt: envelope.sentAt,
       group: { id: envelope.groupId, name: group.name },
     }, recipients);
-    return { kind: "delivered", copies: recipients.length };
+    return { kind: "delivered", copies: recipients.length - full.length, full };
   }
 }

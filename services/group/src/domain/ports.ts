@@ -38,5 +38,6 @@ export interface NoticeRelay {
  * `<message id>:<user id>`; resolves once every copy is durably stored, rejects if any is not.
  */
 export interface InboxPublisher {
-  publish(message: InboxMessage, recipients: readonly string[]): Promise<void>;
+  /** Stores a copy for each recipient; resolves naming those whose inbox was full and got none. */
+  publish(message: InboxMessage, recipients: readonly string[]): Promise<{ readonly full: readonly string[] }>;
 }

@@ -30,20 +30,26 @@ export function serveAuth(
   };
   const n = names(namespace);
   return serveApi(nc, AuthApi, n.auth, n.authQueue, {
+    salt: (req) => auth.salt(req),
     register: (req) => auth.register(req),
     login,
     refresh: (req) => auth.refresh(req),
     logout: (req) => auth.logout(req),
     session: (req) => auth.session(req),
+    sessions: (req) => auth.sessions(req),
+    revoke: (req) => auth.revoke(req),
     keys: async () => auth.keys(),
     user: (req) => auth.user(req),
     claim: (req) => auth.claim(req),
+    passwd: (req) => auth.passwd(req),
     prekeys: (req) => auth.prekeys(req),
     backup: (req) => auth.backup(req),
+    signedPrekey: (req) => auth.signedPrekey(req),
     block: (req) => privacy.block(req),
     unblock: (req) => privacy.unblock(req),
     blocks: (req) => privacy.blocks(req),
     profile: (req) => privacy.profile(req),
+    exists: (req) => privacy.exists(req),
     profileOf: (req) => privacy.profileOf(req),
   }, logger);
 }

@@ -19,9 +19,9 @@ export class PgAccountStore implements AccountStore {
       await client.query("BEGIN");
       const at = new Date(a.createdAt);
       const inserted = await client.query(
-        `INSERT INTO auth.accounts (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)
+        `INSERT INTO auth.accounts (id, username, password_hash, salt, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (username) DO NOTHING`,
-        [a.id, a.username, a.passwordHash, at],
+        [a.id, a.username, a.passwordHash, a.salt, at],
       );
       if (inserted.rowCount === 0) {
         await client.query("ROLLBACK");
@@ -48,34 +48,26 @@ export class PgAccountStore implements AccountStore {
   }
 
   async findByName(username: string): Promise<Account | undefined> {
-    const { rows } = await this.pool.query<{ id: string; username: string; password_hash: string; failed_logins: number; locked_until: Date | null }>(
-      "SELECT id, username, password_hash, failed_logins, locked_until FROM auth.accounts WHERE username = $1",
-      [username],
+    const { rows } = await this.pool.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM auth.accounts WHERE username = $1`, [username]);
+    return rows[0] && toAccount(rows[0]);
+  }
+
+  async findById(userId: string): Promise<Account | undefined> {
+    const { rows } = await this.pool.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM auth.accounts WHERE id = $1`, [userId]);
+    return rows[0] && toAccount(rows[0]);
+  }
+
+  async changePassword(userId: string, change: { salt: string; passwordHash: string; backup: string; at: number }): Promise<boolean> {
+    // One statement: the backup sealed under the new key never sits beside the old secret.
+    const { rowCount } = await this.pool.query(
+      `WITH account AS (
+         UPDATE auth.accounts SET salt = $2, password_hash = $3 WHERE id = $1 RETURNING id
+       )
+       INSERT INTO auth.key_backups (user_id, backup, updated_at) SELECT id, $4, $5 FROM account
+       ON CONFLICT (user_id) DO UPDATE SET backup = EXCLUDED.backup, updated_at = EXCLUDED.updated_at`,
+      [userId, change.salt, change.passwordHash, change.backup, new Date(change.at)],
     );
-    const row = rows[0];
-    return row && {
-      id: row.id,
-      username: row.username,
-      passwordHash: row.password_hash,
-      failedLogins: row.failed_logins,
-      lockedUntil: row.locked_until?.getTime(),
-    };
-  }
-
-  async recordFailure(userId: string): Promise<number> {
-    const { rows } = await this.pool.query<{ failed_logins: number }>(
-      "UPDATE auth.accounts SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
-      [userId],
-    );
-    return rows[0]?.failed_logins ?? 0;
-  }
-
-  async lock(userId: string, until: number): Promise<void> {
-    await this.pool.query("UPDATE auth.accounts SET locked_until = $2, failed_logins = 0 WHERE id = $1", [userId, new Date(until)]);
-  }
-
-  async resetFailures(userId: string): Promise<void> {
-    await this.pool.query("UPDATE auth.accounts SET locked_until = NULL, failed_logins = 0 WHERE id = $1", [userId]);
+    return rowCount === 1;
   }
 
   async publicIdentity(username: string): Promise<PublicIdentity | undefined> {
@@ -88,7 +80,7 @@ export class PgAccountStore implements AccountStore {
     return row && { userId: row.id, username: row.username, identityKey: row.identity_key };
   }
 
-  async claimBundle(username: string): Promise<ClaimedBundle | undefined> {
+  async claimBundle(username: string, withOneTimePrekey = true): Promise<ClaimedBundle | undefined> {
     // One statement: pick an unclaimed prekey, skipping rows other claims hold, and delete it.
     const { rows } = await this.pool.query<BundleRow>(
       `WITH owner AS (
@@ -100,14 +92,14 @@ export class PgAccountStore implements AccountStore {
          DELETE FROM auth.one_time_prekeys
           WHERE (user_id, key_id) = (
             SELECT user_id, key_id FROM auth.one_time_prekeys
-             WHERE user_id = (SELECT id FROM owner)
+             WHERE user_id = (SELECT id FROM owner) AND $2
              ORDER BY key_id LIMIT 1
              FOR UPDATE SKIP LOCKED)
          RETURNING key_id, public_key, signature
        )
        SELECT owner.*, claimed.key_id, claimed.public_key, claimed.signature
          FROM owner LEFT JOIN claimed ON true`,
-      [username],
+      [username, withOneTimePrekey],
     );
     const row = rows[0];
     if (!row) return undefined;
@@ -141,6 +133,15 @@ export class PgAccountStore implements AccountStore {
     return rows[0]!.exists ? rows[0]!.count : undefined;
   }
 
+  async setSignedPrekey(userId: string, key: SignedPrekey, at: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE auth.device_keys SET signed_prekey_id = $2, signed_prekey = $3, signed_prekey_signature = $4, updated_at = $5
+        WHERE user_id = $1`,
+      [userId, key.id, key.publicKey, key.signature, new Date(at)],
+    );
+    return rowCount === 1;
+  }
+
   async putBackup(userId: string, backup: string, at: number): Promise<boolean> {
     try {
       await this.pool.query(
@@ -159,6 +160,24 @@ export class PgAccountStore implements AccountStore {
     const { rows } = await this.pool.query<{ backup: string }>("SELECT backup FROM auth.key_backups WHERE user_id = $1", [userId]);
     return rows[0]?.backup;
   }
+}
+
+const ACCOUNT_COLUMNS = "id, username, password_hash, salt";
+
+interface AccountRow {
+  id: string;
+  username: string;
+  password_hash: string;
+  salt: string | null;
+}
+
+function toAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    username: row.username,
+    passwordHash: row.password_hash,
+    salt: row.salt ?? undefined,
+  };
 }
 
 interface BundleRow {

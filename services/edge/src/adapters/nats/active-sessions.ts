@@ -17,6 +17,7 @@ const MAX_ENTRIES = 100_000;
 export class ActiveSessions implements SessionCheck {
   private readonly answers = new ExpiringCache<boolean>(TTL_MS, MAX_ENTRIES);
   private readonly announcements: Announcements;
+  private readonly endListeners: Array<(sid: string) => void> = [];
 
   constructor(
     nc: NatsConnection,
@@ -25,13 +26,21 @@ export class ActiveSessions implements SessionCheck {
     logger: Logger,
   ) {
     this.announcements = followAnnouncements(nc, n.sessionEvents, SessionEnded, {
-      onEvent: ({ sid }) => this.answers.forget(sid),
+      onEvent: ({ sid }) => {
+        this.answers.forget(sid);
+        for (const listener of this.endListeners) listener(sid);
+      },
       onReconnect: () => this.answers.forgetAll(),
     }, logger);
   }
 
   isActive(sid: string): Promise<boolean> {
     return this.answers.get(sid, async () => (await this.auth("session", { sid })).active);
+  }
+
+  /** Runs `listener` for every session auth announces it ended (logout, takeover, revoke, a reused refresh token). */
+  onEnded(listener: (sid: string) => void): void {
+    this.endListeners.push(listener);
   }
 
   close(): void {

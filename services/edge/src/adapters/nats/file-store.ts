@@ -4,9 +4,9 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { NatterError, type Names } from "@natter/protocol";
 import type { FileStore } from "../../domain/ports.ts";
 
-const DAY_NS = 24 * 3600 * 1_000_000_000;
 /** Files live as long as the inbox keeps the messages that point to them. */
-const FILE_TTL_NS = 30 * DAY_NS;
+export const FILE_TTL_MS = 30 * 24 * 3600 * 1000;
+const FILE_TTL_NS = FILE_TTL_MS * 1_000_000;
 
 /** Encrypted files in a JetStream object store (file storage, expiring with the inbox). */
 export class ObjectFileStore implements FileStore {

@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { decodeBody, encodeRecord, InboxMessage, parse, type GroupEnvelope, type Names } from "@natter/protocol";
-import { consumeDeviceInbox, InboxWriter, publishWithRetry, type Logger } from "@natter/kit";
+import { decodeBody, encodeRecord, InboxMessage, NatterError, parse, type GroupEnvelope, type Names } from "@natter/protocol";
+import { consumeDeviceInbox, inboxRefusal, InboxWriter, publishWithRetry, type Logger } from "@natter/kit";
 import type { Delivery, DeviceFeed, Inbox } from "../../domain/ports.ts";
 import type { TurnBatch } from "./turn-batch.ts";
 
@@ -28,10 +28,16 @@ export class JetStreamInbox implements Inbox {
     return new JetStreamInbox(jetstream(nc), await jetstreamManager(nc), n, logger, turn);
   }
 
+  /** Throws NatterError INBOX_FULL or STORAGE_FULL when a cap of the stream refuses the message. */
   async publish(to: string, message: InboxMessage): Promise<void> {
     const record = encodeRecord(message);
     await this.turn.end();
-    await this.writer.message(to, message.id, record);
+    try {
+      await this.writer.message(to, message.id, record);
+    } catch (cause) {
+      const refusal = inboxRefusal(cause);
+      throw refusal ? new NatterError(refusal, undefined, { cause }) : cause;
+    }
   }
 
   async publishGroup(envelope: GroupEnvelope): Promise<void> {

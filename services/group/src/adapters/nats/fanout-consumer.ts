@@ -63,6 +63,7 @@ export async function startFanoutConsumer(opts: {
         return;
       }
       m.ack();
+      if (outcome.full.length > 0) log.warn({ ...ids, skipped: outcome.full.length }, "members with a full inbox got no copy");
       opts.onFannedOut?.(Math.max(0, Date.now() - envelope.sentAt) / 1000);
     } catch (err) {
       log.warn({ err, ...ids, delivery: m.info.deliveryCount }, "group message not fanned out; retrying");

@@ -23,10 +23,14 @@ export class JetStreamInboxPublisher implements InboxPublisher {
     this.writer = new InboxWriter(js, n);
   }
 
-  publish(message: InboxMessage, recipients: readonly string[]): Promise<void> {
+  publish(message: InboxMessage, recipients: readonly string[]): Promise<{ full: string[] }> {
     return this.writer.copies(recipients, message.id, encodeRecord(message));
   }
 
+  /**
+   * Membership events for the outbox. A recipient whose inbox is full gets none: the
+   * group's signed chain, fetched with the group, still tells them every change.
+   */
   async publishRecords(records: readonly InboxRecord[]): Promise<void> {
     await Promise.all(records.map((r) => this.writer.copies([r.to], r.messageId, r.data)));
   }
