@@ -2,7 +2,8 @@
  * deploy/compose.yaml for real: the whole stack in containers, from the images
  * deploy/local/build-images.sh builds (natter's rebuilt first from this tree), started by
  * docker-compose with deploy/local/compose.yaml over it (every container on the host network). Every health check passes; the README's
- * walkthrough runs with real `natter` processes (two users, one to one, a group, a file,
+ * walkthrough runs with real `natter` processes over TLS, as compose serves it (`tls://`
+ * and `--ca` the CA that make-jwt-keys.mjs made; two users, one to one, a group, a file,
  * offline delivery); NATS and Postgres are stopped and started again and nothing is lost;
  * then everything is torn down, volumes too, whether the tests passed or not.
  *
@@ -52,7 +53,7 @@ describe("deploy/compose.yaml, up for real", { skip: whyNot ?? false }, () => {
   }
 
   async function ok(home: string, server: string, args: string[], stdin?: string) {
-    const result = await natter(home, server, args, { stdin, timeoutMs: 120_000 });
+    const result = await natter(home, server, ["--ca", stack.ca, ...args], { stdin, timeoutMs: 120_000 });
     assert.equal(result.code, 0, `natter ${args.join(" ")}: ${result.stderr}`);
     return result;
   }
@@ -80,7 +81,7 @@ describe("deploy/compose.yaml, up for real", { skip: whyNot ?? false }, () => {
     const file = join(scratch, "slides.bin");
     const bytes = randomBytes(256 * 1024);
     await writeFile(file, bytes);
-    const listener = new Listener(bob, second, ["--download-dir", downloads]);
+    const listener = new Listener(bob, second, ["--ca", stack.ca, "--download-dir", downloads]);
     try {
       await listener.waitFor((l) => l["status"] === "listening");
       await ok(alice, first, ["send", "bob", "hello bob"]);

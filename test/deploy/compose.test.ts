@@ -125,6 +125,22 @@ describe("deploy/compose.yaml", () => {
       assert.deepEqual(published.sort(), ["edge-1", "edge-2"], "only the edges are published");
     });
 
+    it("serves TLS on both edges by default, the certificate and key mounted read-only", () => {
+      for (const edge of ["edge-1", "edge-2"]) {
+        const s = services[edge]!;
+        const { EDGE_TLS_CERT: cert, EDGE_TLS_KEY: key } = env(s);
+        assert.ok(cert && key, `${edge} has EDGE_TLS_CERT and EDGE_TLS_KEY`);
+        const mounts = (s["volumes"] ?? []) as Array<{ type?: string; source?: string; target?: string; read_only?: boolean }>;
+        for (const [file, target] of [["edge.crt", cert], ["edge.key", key]] as const) {
+          const mount = mounts.find((m) => m.target === target);
+          assert.ok(mount, `${edge}: ${target} is mounted`);
+          assert.equal(mount.type, "bind", `${edge}: ${target}`);
+          assert.equal(mount.read_only, true, `${edge}: ${target} is read-only`);
+          assert.equal(mount.source, `./tls/${file}`, `${edge}: ${target} comes from deploy/tls, where make-jwt-keys.mjs puts it`);
+        }
+      }
+    });
+
     it("gives the edges distinct names and time to drain before docker kills them", () => {
       const names = ["edge-1", "edge-2"].map((e) => env(services[e]!)["EDGE_NAME"]);
       assert.equal(new Set(names).size, 2);

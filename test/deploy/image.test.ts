@@ -243,7 +243,9 @@ describe("the natter image", () => {
     const base = { DATABASE_URL: "postgres://x@y/z" };
     assert.ok(AuthEnv.safeParse({ ...base, AUTH_JWT_KEYS: json }).success);
 
-    const line = (await run(process.execPath, [script])).stdout.trim();
+    // The .env form also makes the edges' TLS: into a scratch folder, not the developer's deploy/tls.
+    const tlsDir = await mkdtemp(join(tmpdir(), "natter-jwt-tls-"));
+    const line = (await run(process.execPath, [script, "--tls-dir", tlsDir]).finally(() => rm(tlsDir, { recursive: true, force: true }))).stdout.trim();
     const quoted = /^AUTH_JWT_KEYS='(\[.*\])'$/.exec(line);
     assert.ok(quoted, "a single-quoted .env line");
     assert.ok(AuthEnv.safeParse({ ...base, AUTH_JWT_KEYS: quoted[1] }).success);

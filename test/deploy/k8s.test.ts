@@ -200,6 +200,24 @@ for (const dir of KUSTOMIZATIONS) {
       assert.equal(spec(named(objects, "Deployment", "edge"))["replicas"], undefined, "the HPA owns the edge count");
     });
 
+    it(dir === "deploy/k8s/base" ? "serves TLS on the edges, from the natter-edge-tls Secret mounted read-only" : "serves the edges without TLS (local only)", () => {
+      const pod = spec(named(objects, "Deployment", "edge"))["template"].spec as { containers: Container[]; volumes?: any[] };
+      const edge = pod.containers[0]!;
+      const env = (name: string) => edge.env?.find((e) => e.name === name)?.value;
+      if (dir !== "deploy/k8s/base") {
+        assert.equal(env("EDGE_TLS_CERT"), undefined);
+        return;
+      }
+      const mount = ((edge as any).volumeMounts as Array<{ name: string; mountPath: string; readOnly?: boolean }>).find((m) => m.name === "tls");
+      assert.ok(mount, "the tls volume is mounted");
+      assert.equal(mount.readOnly, true);
+      assert.equal(env("EDGE_TLS_CERT"), `${mount.mountPath}/tls.crt`);
+      assert.equal(env("EDGE_TLS_KEY"), `${mount.mountPath}/tls.key`);
+      const volume = pod.volumes?.find((v) => v.name === "tls");
+      assert.equal(volume?.secret?.secretName, "natter-edge-tls");
+      assert.equal(volume?.secret?.optional, undefined, "no Secret, no edge: never a silent fallback to plain TCP");
+    });
+
     it("lets an edge finish its drain before the kubelet kills it", () => {
       const pod = spec(named(objects, "Deployment", "edge"))["template"].spec as { terminationGracePeriodSeconds: number; containers: Container[] };
       const edge = pod.containers[0]!;

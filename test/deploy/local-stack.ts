@@ -72,19 +72,23 @@ export interface ContainerState {
 export class LocalStack {
   private constructor(
     readonly project: string,
-    /** The edges' addresses, as clients dial them. */
+    /** The edges' addresses, as clients dial them: TLS, as compose serves them. */
     readonly edges: readonly [string, string],
+    /** The CA that signed the edges' certificate, for the CLI's --ca. */
+    readonly ca: string,
     private readonly env: Record<string, string>,
     private readonly envFile: string,
   ) {}
 
   /**
-   * A stack not yet started: free ports, auth's signing key and a project name; `scratch`
-   * holds an empty env file standing in for a developer's deploy/.env.
+   * A stack not yet started: free ports, auth's signing key, the edges' TLS (made by the
+   * same script, as a user makes them) and a project name; `scratch` holds the TLS files
+   * and an empty env file standing in for a developer's deploy/.env.
    */
   static async prepare(scratch: string): Promise<LocalStack> {
     const ports = Object.fromEntries(await Promise.all(PORTS.map(async (name) => [`NATTER_LOCAL_${name}_PORT`, String(await freePort())] as const)));
-    const jwtKeys = (await run(process.execPath, ["deploy/make-jwt-keys.mjs", "--json"], { cwd: root })).stdout.trim();
+    const tlsDir = join(scratch, "tls");
+    const jwtKeys = (await run(process.execPath, ["deploy/make-jwt-keys.mjs", "--json", "--tls-dir", tlsDir], { cwd: root })).stdout.trim();
     const envFile = join(scratch, "empty.env");
     await writeFile(envFile, "");
     const env = {
@@ -92,10 +96,11 @@ export class LocalStack {
       HOME: process.env["HOME"] ?? scratch,
       ...(process.env["DOCKER_HOST"] ? { DOCKER_HOST: process.env["DOCKER_HOST"] } : {}),
       AUTH_JWT_KEYS: jwtKeys,
+      NATTER_TLS_DIR: tlsDir,
       ...ports,
     };
-    const edges = [`127.0.0.1:${ports["NATTER_LOCAL_EDGE_1_PORT"]}`, `127.0.0.1:${ports["NATTER_LOCAL_EDGE_2_PORT"]}`] as const;
-    return new LocalStack(`natter-test-${randomBytes(4).toString("hex")}`, edges, env, envFile);
+    const edges = [`tls://127.0.0.1:${ports["NATTER_LOCAL_EDGE_1_PORT"]}`, `tls://127.0.0.1:${ports["NATTER_LOCAL_EDGE_2_PORT"]}`] as const;
+    return new LocalStack(`natter-test-${randomBytes(4).toString("hex")}`, edges, join(tlsDir, "ca.crt"), env, envFile);
   }
 
   /** deploy/local/compose.sh with this stack's project, ports and keys; answers stdout. */

@@ -16,6 +16,7 @@ import { derivePasswordKeys } from "../../clients/cli/src/password-keys.ts";
 import { testPrimitives } from "../../clients/cli/src/testing/harness.ts";
 
 const PASSWORD = "correct horse battery";
+const LOCK_SECONDS = 10;
 let fx: Fixture;
 const secrets: string[] = [];
 /** Tokens the servers handed out: none may reach a log. */
@@ -47,7 +48,8 @@ async function receive(home: string, servers = fx.stack.servers, wait = "2") {
 }
 
 before(async () => {
-  fx = await startFixture({ env: { AUTH_LOCK_SECONDS: "3" } });
+  // Long enough that a lock outlives the start of the next natter process on a busy machine.
+  fx = await startFixture({ env: { AUTH_LOCK_SECONDS: String(LOCK_SECONDS) } });
 });
 
 after(async () => {
@@ -127,7 +129,7 @@ describe("accounts", () => {
     const locked = await natter(home, fx.stack.servers, ["login", "grace", "--password-stdin"], { stdin: `${PASSWORD}\n` });
     assert.equal(locked.code, 2);
     assert.match(locked.stderr, /ACCOUNT_LOCKED|too many failed logins/);
-    await new Promise((r) => setTimeout(r, 3200));
+    await new Promise((r) => setTimeout(r, LOCK_SECONDS * 1000 + 200));
     const open = await natter(home, fx.stack.servers, ["login", "grace", "--password-stdin"], { stdin: `${PASSWORD}\n` });
     assert.equal(open.code, 0, open.stderr);
   });

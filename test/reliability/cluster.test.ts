@@ -49,5 +49,5 @@ describe("reliability on a 3-node NATS cluster (R3)", { timeout: 300_000 }, () =
 
   step(scenario, "recovers from the GROUPS stream's leader node killed with SIGKILL and started again", killLeader(groupStream, { kind: "group", to: GROUP }));
 
-  finalCheck(scenario, 10);
+  finalCheck(scenario, 10, 10_000);
 });

@@ -17,7 +17,7 @@ const RECOVERY_BOUND_MS = 60_000;
 before(() => scenario.setUp(), { timeout: 120_000 });
 after(() => scenario.tearDown(), { timeout: 90_000 });
 
-describe("reliability on a single NATS node", { timeout: 330_000 }, () => {
+describe("reliability on a single NATS node", { timeout: 420_000 }, () => {
   step(scenario, "carries traffic with nothing wrong", () => scenario.baseline(2000));
 
   step(scenario, "recovers from an edge killed with SIGKILL and started again", async () => {
@@ -78,5 +78,5 @@ describe("reliability on a single NATS node", { timeout: 330_000 }, () => {
     assert.ok(record.recoveryMs < RECOVERY_BOUND_MS);
   });
 
-  finalCheck(scenario, 20);
+  finalCheck(scenario, 20, 20_000);
 });

@@ -25,7 +25,7 @@ describe("natter, run in process with no edge answering", () => {
   });
 
   it("exits 69 with the seeds' words when no edge answers", async () => {
-    const r = await run(nowhere, ["--home", home("x"), "login", "bob", "--password-stdin"], { stdin: PW, server: "down:1,down:2" });
+    const r = await run(nowhere, ["--home", home("x"), "login", "bob", "--password-stdin"], { stdin: PW, server: "127.0.0.1:1,[::1]:2" });
     assert.deepEqual([r.code, r.err], [69, "Sorry, no services available\n"]);
   });
 

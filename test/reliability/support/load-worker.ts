@@ -12,6 +12,9 @@ import type { Cred } from "../../../bench/load/worker.ts";
 /** A sender and the users each of its messages must reach (one for 1:1, the other members for a group). */
 export interface LoadLink { from: Cred; to: Cred[]; group?: string }
 
+/** An edge, and the local address to connect from when loopback cannot reach it (an edge on a test host). */
+export type LoadEdge = Endpoint & { from?: string };
+
 export interface PhaseCounts {
   phase: string;
   sent: number;
@@ -31,9 +34,13 @@ export interface PhaseCounts {
   storedAfterFailure: number;
   /** The longest gap between two deliveries while a send was accepted and not yet shown. */
   longestStallMs: number;
+  /** The longest gap between two deliveries while sends were being made, accepted or not (an outage that refuses or holds sends). */
+  longestGapMs: number;
+  /** The longest time from starting a send to its last recipient showing it. */
+  slowestMs: number;
 }
 
-interface Sent { phase: string; acceptedAt?: number; failed: boolean; owed: Set<string>; shownTo: Set<string>; recipients: number }
+interface Sent { phase: string; startedAt: number; acceptedAt?: number; failed: boolean; owed: Set<string>; shownTo: Set<string>; recipients: number }
 
 const PING_EVERY_MS = 5000;
 const SEND_TIMEOUT_MS = 15_000;
@@ -45,7 +52,7 @@ class Held {
   private stopped = false;
   private edge: number;
 
-  constructor(private readonly cred: Cred, private readonly edges: Endpoint[], first: number, private readonly addr: string,
+  constructor(private readonly cred: Cred, private readonly edges: LoadEdge[], first: number, private readonly addr: string,
     private readonly onDeliver: ((id: string) => void) | undefined) {
     this.edge = first;
   }
@@ -53,7 +60,8 @@ class Held {
   async run(): Promise<void> {
     while (!this.stopped) {
       try {
-        const device = await Device.open(this.edges[this.edge % this.edges.length]!, this.addr, { timeoutMs: 5000 });
+        const edge = this.edges[this.edge % this.edges.length]!;
+        const device = await Device.open(edge, edge.from ?? this.addr, { timeoutMs: 5000 });
         try {
           await device.resume(this.cred.token);
           if (this.onDeliver) {
@@ -94,6 +102,8 @@ const state = {
   duplicated: new Map<string, number>(),
   lastDelivery: 0,
   stalls: new Map<string, number>(),
+  gaps: new Map<string, number>(),
+  slowest: new Map<string, number>(),
   inFlight: new Set<Promise<void>>(),
 };
 
@@ -122,6 +132,10 @@ function shown(user: string, id: string): void {
     const gap = now - state.lastDelivery;
     if (gap > (state.stalls.get(state.phase) ?? 0)) state.stalls.set(state.phase, gap);
   }
+  if (state.lastDelivery > 0 && state.sending) {
+    const gap = now - state.lastDelivery;
+    if (gap > (state.gaps.get(state.phase) ?? 0)) state.gaps.set(state.phase, gap);
+  }
   state.lastDelivery = now;
   const s = state.sent.get(id);
   if (!s) return;
@@ -131,11 +145,12 @@ function shown(user: string, id: string): void {
   }
   s.shownTo.add(user);
   s.owed.delete(user);
+  if (s.owed.size === 0 && now - s.startedAt > (state.slowest.get(s.phase) ?? 0)) state.slowest.set(s.phase, now - s.startedAt);
 }
 
 async function fire(link: LoadLink & { sender: Held }, body: Uint8Array): Promise<void> {
   const id = randomUUID();
-  const record: Sent = { phase: state.phase, failed: false, owed: new Set(link.to.map((c) => c.userId)), shownTo: new Set(), recipients: link.to.length };
+  const record: Sent = { phase: state.phase, startedAt: performance.now(), failed: false, owed: new Set(link.to.map((c) => c.userId)), shownTo: new Set(), recipients: link.to.length };
   state.sent.set(id, record);
   const device = link.sender.device;
   try {
@@ -174,7 +189,8 @@ const handlers: Record<string, (args: any) => Promise<unknown>> = {
   },
 
   /** Connects every link's sender and recipients (spread over the edges) and starts sending `rate` messages a second. */
-  async start(args: { edges: Endpoint[]; links: LoadLink[]; rate: number; addrOffset: number }) {
+  async start(args: { edges: LoadEdge[]; links: LoadLink[]; rate: number; addrOffset: number; phase: string }) {
+    state.phase = args.phase;
     let k = args.addrOffset;
     const receivers = new Map<string, Held>();
     for (const link of args.links) {
@@ -225,12 +241,12 @@ const handlers: Record<string, (args: any) => Promise<unknown>> = {
       let c = counts.get(phase);
       if (!c) {
         c = { phase, sent: 0, accepted: 0, failed: 0, copiesExpected: 0, copiesShown: 0, delivered: 0, lost: 0, duplicated: state.duplicated.get(phase) ?? 0,
-          redelivered: state.redelivered.get(phase) ?? 0, storedAfterFailure: 0, longestStallMs: Math.round(state.stalls.get(phase) ?? 0) };
+          redelivered: state.redelivered.get(phase) ?? 0, storedAfterFailure: 0, longestStallMs: Math.round(state.stalls.get(phase) ?? 0),
+          longestGapMs: Math.round(state.gaps.get(phase) ?? 0), slowestMs: Math.round(state.slowest.get(phase) ?? 0) };
         counts.set(phase, c);
       }
       return c;
     };
-    for (const phase of state.stalls.keys()) of(phase);
     for (const s of state.sent.values()) {
       const c = of(s.phase);
       c.sent += 1;
@@ -245,6 +261,8 @@ const handlers: Record<string, (args: any) => Promise<unknown>> = {
       if (s.owed.size === 0) c.delivered += 1;
       else c.lost += 1;
     }
+    // A phase with no sends of its own (the settling) still reports its stall.
+    for (const phase of state.stalls.keys()) of(phase);
     return [...counts.values()];
   },
 };

@@ -10,9 +10,9 @@ import { call } from "@natter/kit";
 import { AuthApi, GroupApi, names, NatterError } from "@natter/protocol";
 import { fakeBundle } from "../../../bench/lib/bench-stack.ts";
 import { LoadWorker } from "../../../bench/lib/workers.ts";
-import { withLimit, type Endpoint } from "../../../bench/load/device.ts";
+import { withLimit } from "../../../bench/load/device.ts";
 import type { Cred } from "../../../bench/load/worker.ts";
-import type { LoadLink, PhaseCounts } from "./load-worker.ts";
+import type { LoadEdge, LoadLink, PhaseCounts } from "./load-worker.ts";
 
 const ENTRY = resolve(import.meta.dirname, "load-worker.ts");
 
@@ -37,7 +37,7 @@ export class SustainedLoad {
   private constructor(private readonly workers: LoadWorker[], readonly shape: LoadShape) {}
 
   /** Registers the load's users through auth, makes their groups, connects them and starts sending. */
-  static async start(options: { natsUrl: string; namespace: string; edges: Endpoint[]; shape?: LoadShape; tag: string }): Promise<SustainedLoad> {
+  static async start(options: { natsUrl: string; namespace: string; edges: LoadEdge[]; shape?: LoadShape; tag: string; phase: string }): Promise<SustainedLoad> {
     const shape = options.shape ?? DEFAULT_LOAD;
     const n = names(options.namespace);
     const nc = await connect({ servers: options.natsUrl.split(","), name: "natter-reliability-load" });
@@ -83,7 +83,7 @@ export class SustainedLoad {
       for (let w = 0; w < shape.workers; w++) workers.push(LoadWorker.start(w, ENTRY));
       await Promise.all(workers.map((w) => w.call("ping", {}, 60_000)));
       await Promise.all(workers.map((w, i) => w.call("start", {
-        edges: options.edges, links: plans[i]!, rate: shape.rate / shape.workers, addrOffset: i * 100,
+        edges: options.edges, links: plans[i]!, rate: shape.rate / shape.workers, addrOffset: i * 100, phase: options.phase,
       }, 90_000)));
       return new SustainedLoad(workers, shape);
     } catch (error) {
@@ -112,7 +112,7 @@ export class SustainedLoad {
           continue;
         }
         for (const key of ["sent", "accepted", "failed", "copiesExpected", "copiesShown", "delivered", "lost", "duplicated", "redelivered", "storedAfterFailure"] as const) m[key] += c[key];
-        m.longestStallMs = Math.max(m.longestStallMs, c.longestStallMs);
+        for (const key of ["longestStallMs", "longestGapMs", "slowestMs"] as const) m[key] = Math.max(m[key], c[key]);
       }
     }
     return [...merged.values()];
@@ -128,13 +128,14 @@ export function loadTable(name: string, counts: PhaseCounts[], seconds: number):
   const total = counts.reduce((t, c) => ({
     ...t, sent: t.sent + c.sent, accepted: t.accepted + c.accepted, delivered: t.delivered + c.delivered, lost: t.lost + c.lost,
     duplicated: t.duplicated + c.duplicated, redelivered: t.redelivered + c.redelivered, failed: t.failed + c.failed,
-    longestStallMs: Math.max(t.longestStallMs, c.longestStallMs),
-  }), { sent: 0, accepted: 0, delivered: 0, lost: 0, duplicated: 0, redelivered: 0, failed: 0, longestStallMs: 0 });
+    longestStallMs: Math.max(t.longestStallMs, c.longestStallMs), longestGapMs: Math.max(t.longestGapMs, c.longestGapMs), slowestMs: Math.max(t.slowestMs, c.slowestMs),
+  }), { sent: 0, accepted: 0, delivered: 0, lost: 0, duplicated: 0, redelivered: 0, failed: 0, longestStallMs: 0, longestGapMs: 0, slowestMs: 0 });
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const row = (label: string, c: typeof total) =>
-    `  | ${label} | ${c.sent} | ${c.accepted} | ${c.delivered} | ${c.lost} | ${c.duplicated} | ${c.redelivered} | ${c.failed} | ${(c.longestStallMs / 1000).toFixed(1)} s |`;
+    `  | ${label} | ${c.sent} | ${c.accepted} | ${c.delivered} | ${c.lost} | ${c.duplicated} | ${c.redelivered} | ${c.failed} | ${s(c.longestStallMs)} | ${s(c.longestGapMs)} | ${s(c.slowestMs)} |`;
   return [
     `reliability ${name} sustained load: ${total.sent} sent in ${seconds.toFixed(0)} s (${(total.sent / seconds).toFixed(0)} msgs/s offered)`,
-    "  | phase | sent | accepted | delivered | lost | duplicated | redelivered | failed | longest stall |",
+    "  | phase | sent | accepted | delivered | lost | duplicated | redelivered | failed | longest stall | longest gap | slowest |",
     ...counts.map((c) => row(c.phase, c)),
     row("total", total),
   ];

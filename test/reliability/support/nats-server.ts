@@ -12,6 +12,12 @@ export interface NatsNodeOptions {
   /** JetStream store (kept across restarts) and the node's log file live here. */
   dir: string;
   cluster?: { name: string; port: number; routes: number[] };
+  /** Listens on this address (127.0.0.1 unless the node runs in a network namespace). */
+  host?: string;
+  /** Runs the node inside this network namespace (`ip netns exec`). */
+  netns?: string;
+  /** Routes as full URLs, for nodes on addresses of their own (overrides `cluster.routes`). */
+  routeUrls?: string[];
 }
 
 /** One nats-server that can be stopped, killed and started again on the same port and store. */
@@ -24,7 +30,7 @@ export class NatsNode {
   }
 
   get url(): string {
-    return `nats://127.0.0.1:${this.options.port}`;
+    return `nats://${this.options.host ?? "127.0.0.1"}:${this.options.port}`;
   }
 
   get running(): boolean {
@@ -32,18 +38,20 @@ export class NatsNode {
   }
 
   async start(): Promise<void> {
-    const { name, port, dir, cluster } = this.options;
-    const args = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", join(dir, "store"), "--server_name", name, "-l", join(dir, "nats.log")];
+    const { name, port, dir, cluster, netns } = this.options;
+    const host = this.options.host ?? "127.0.0.1";
+    const args = ["-a", host, "-p", String(port), "-js", "-sd", join(dir, "store"), "--server_name", name, "-l", join(dir, "nats.log")];
     if (cluster) {
-      args.push("--cluster", `nats://127.0.0.1:${cluster.port}`, "--cluster_name", cluster.name,
-        "--routes", cluster.routes.map((p) => `nats://127.0.0.1:${p}`).join(","));
+      args.push("--cluster", `nats://${host}:${cluster.port}`, "--cluster_name", cluster.name,
+        "--routes", (this.options.routeUrls ?? cluster.routes.map((p) => `nats://127.0.0.1:${p}`)).join(","));
     }
-    const child = spawn("nats-server", args, { stdio: "ignore" });
+    // `ip netns exec` execs the server in place: the child's pid is the server's, so signals reach it.
+    const child = netns ? spawn("ip", ["netns", "exec", netns, "nats-server", ...args], { stdio: "ignore" }) : spawn("nats-server", args, { stdio: "ignore" });
     this.child = child;
     this.exit = new Promise((done) => child.once("exit", () => done()));
     const died = this.exit.then(() => { throw new Error(`nats-server ${name} exited at start (see ${join(dir, "nats.log")})`); });
     died.catch(() => undefined);
-    await Promise.race([waitForPort(port, `nats-server ${name}`), died]);
+    await Promise.race([waitForPort(port, `nats-server ${name}`, 15_000, host), died]);
   }
 
   /** SIGTERM (a clean stop) or SIGKILL (a crash); waits for the process to end. */

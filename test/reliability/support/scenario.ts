@@ -16,6 +16,8 @@ import { NatsNode, startNatsCluster, startNatsNode, waitForJetStream } from "./n
 import { sleep } from "./net.ts";
 import { SuitePostgres } from "./postgres.ts";
 import { Traffic, type Counts, type User } from "./traffic.ts";
+import { loadTable, SustainedLoad } from "./load.ts";
+import type { PhaseCounts } from "./load-worker.ts";
 
 const PASSWORD = "reliability horse battery";
 export const NAMESPACE = "rel";
@@ -47,6 +49,8 @@ export class Scenario {
   /** Sends probes; a member of the group, no listener. */
   prober!: User;
   traffic!: Traffic;
+  /** Sustained 1:1 and group traffic from load-generator processes, through every fault. */
+  load: SustainedLoad | undefined;
   readonly faults: FaultRecord[] = [];
   private readonly paused = new Set<ChildProcess>();
   private readonly homes: string[] = [];
@@ -94,6 +98,8 @@ export class Scenario {
       edgePorts: [0, 0],
       env: {
         NODE_ENV: "test", AUTH_BCRYPT_COST: "4", AUTH_ADDR_LIMIT: "100000", LOG_LEVEL: "info",
+        // The load's devices all log in from loopback: limits meant for abuse must not bite.
+        EDGE_MAX_WAITING_PER_ADDR: "100000", EDGE_MAX_WAITING: "100000", EDGE_PRELOGIN_RATE: "100000", EDGE_SEND_RATE: "1000000",
         ...(this.opts.cluster ? { NATTER_REPLICAS: "3" } : {}),
       },
       onLog: (service, line) => {
@@ -112,6 +118,8 @@ export class Scenario {
     await Promise.all(this.users.map((u) => u.listener!.waitFor((l) => l["status"] === "listening", 1, 30_000)));
     this.traffic = new Traffic({ users: this.users, group: { name: GROUP, members: all }, servers: () => this.servers, work: this.work, tag: this.name });
     this.unwatch = this.traffic.watch();
+    const edges = this.stack.edges.map((e) => ({ host: "127.0.0.1", port: e.port }));
+    this.load = await SustainedLoad.start({ natsUrl: this.natsUrls.join(","), namespace: NAMESPACE, edges, tag: this.name, phase: "baseline" });
   }
 
   private async register(name: string): Promise<User> {
@@ -143,6 +151,7 @@ export class Scenario {
     const { traffic } = this;
     traffic.phase = `before ${name}`;
     const windowStart = Date.now();
+    await this.load?.phase(name);
     const load = traffic.startLoad();
     let injectedAt = 0;
     let healedAt = 0;
@@ -188,7 +197,10 @@ export class Scenario {
   }
 
   /** Resends what failed, waits for everything accepted to be shown, and counts. */
-  async finish(settleMs = 60_000): Promise<{ counts: Counts; problems: string[]; listenersAlive: string[]; errorLogs: string[] }> {
+  async finish(settleMs = 60_000): Promise<{ counts: Counts; loadCounts: PhaseCounts[]; problems: string[]; listenersAlive: string[]; errorLogs: string[] }> {
+    const loadCounts = await this.load!.finish(settleMs);
+    writeFileSync(join(this.work, "load-ledger.json"), JSON.stringify(loadCounts, null, 1));
+    for (const line of loadTable(this.name, loadCounts, (this.load!.stoppedAt - this.load!.startedAt) / 1000)) console.log(line);
     this.traffic.phase = "resends";
     await this.traffic.resendFailed();
     await this.traffic.settle(settleMs);
@@ -207,7 +219,7 @@ export class Scenario {
     for (const u of this.users) {
       for (const line of u.listener!.stderr) if (line.includes('"warning"')) problems.push(`${u.name}'s listener warned: ${line}`);
     }
-    return { counts: this.traffic.counts(), problems, listenersAlive, errorLogs: this.errorLogs };
+    return { counts: this.traffic.counts(), loadCounts, problems, listenersAlive, errorLogs: this.errorLogs };
   }
 
   /** The counts and recovery times as printable lines. */
@@ -226,6 +238,7 @@ export class Scenario {
   async tearDown(): Promise<void> {
     const keep = this.failed || process.env["NATTER_RELIABILITY_KEEP"] === "1";
     this.unwatch();
+    await this.load?.stop().catch(() => undefined);
     for (const child of this.paused) child.kill("SIGCONT");
     this.paused.clear();
     await Promise.all(this.users.map((u) => u.listener && stopChild(u.listener.child, "SIGINT")));
@@ -256,9 +269,9 @@ export function step(scenario: Scenario, name: string, fn: () => Promise<void>, 
  * every accepted message was shown once to each recipient, no listener warned or died,
  * and no service logged an error.
  */
-export function finalCheck(scenario: Scenario, minAccepted: number): void {
+export function finalCheck(scenario: Scenario, minAccepted: number, minLoadAccepted: number): void {
   step(scenario, "delivered every accepted message, none twice, to listeners that reconnected by themselves", async () => {
-    const { counts, problems, listenersAlive, errorLogs } = await scenario.finish();
+    const { counts, loadCounts, problems, listenersAlive, errorLogs } = await scenario.finish();
     for (const line of scenario.summary(counts)) console.log(line);
     assert.deepEqual(problems, []);
     assert.deepEqual(errorLogs, [], "no service logged an error (the faults are outages, not bugs)");
@@ -267,7 +280,12 @@ export function finalCheck(scenario: Scenario, minAccepted: number): void {
     assert.equal(counts.duplicated, 0);
     assert.equal(counts.delivered, counts.accepted);
     assert.ok(counts.accepted >= minAccepted, `traffic did flow (${counts.accepted} accepted)`);
-  }, 120_000);
+    const sum = (key: "accepted" | "lost" | "duplicated") => loadCounts.reduce((t, c) => t + c[key], 0);
+    assert.deepEqual(loadCounts.filter((c) => c.lost > 0 || c.duplicated > 0), [], "the sustained load lost nothing and showed nothing twice");
+    assert.equal(sum("lost"), 0);
+    assert.equal(sum("duplicated"), 0);
+    assert.ok(sum("accepted") >= minLoadAccepted, `sustained load did flow (${sum("accepted")} accepted)`);
+  }, 180_000);
 }
 
 /** "message: error" of a pino line at error level or above, else undefined. */

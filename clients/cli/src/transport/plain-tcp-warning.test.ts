@@ -38,7 +38,7 @@ describe("the plain TCP warning", () => {
     const target = edges.target("edge.example:7400,10.1.2.3:7400");
 
     const first = await run(target, ["--home", home, "--json", "login", "alice", "--password-stdin"], { stdin: PW });
-    assert.equal(first.code, 3, first.err);
+    assert.equal(first.code, 69, first.err);
     assert.ok(edges.dialled.length >= 2, "both edges were tried");
     const shown = warnings(first.err);
     assert.equal(shown.length, 1, `one warning, however many edges are dialled: ${first.err}`);
@@ -50,7 +50,7 @@ describe("the plain TCP warning", () => {
     assert.equal((await stat(join(home, marker[0]!))).mode & 0o777, 0o600, "the marker is 0600 like everything in the home");
 
     const second = await run(target, ["--home", home, "login", "alice", "--password-stdin"], { stdin: PW });
-    assert.equal(second.code, 3, second.err);
+    assert.equal(second.code, 69, second.err);
     assert.deepEqual(warnings(second.err), [], "not again in the same home");
 
     const elsewhere = await run(target, ["--home", join(dir.path, "other"), "login", "alice", "--password-stdin"], { stdin: PW });
@@ -63,7 +63,7 @@ describe("the plain TCP warning", () => {
       const home = join(dir.path, server.startsWith("tls") ? "tls" : "loopback");
       const edges = refusing();
       const r = await run(edges.target(server), ["--home", home, "login", "alice", "--password-stdin"], { stdin: PW });
-      assert.equal(r.code, 3, r.err);
+      assert.equal(r.code, 69, r.err);
       assert.ok(edges.dialled.length >= 3 || server.startsWith("tls"), `every edge was tried: ${edges.dialled.join(" ")}`);
       assert.deepEqual(warnings(r.err), [], `${server}: ${r.err}`);
       assert.deepEqual((await readdir(home)).filter((name) => /plain-tcp/.test(name)), [], "no marker");

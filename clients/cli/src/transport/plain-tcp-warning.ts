@@ -46,7 +46,8 @@ export function warnOnPlainTcp(dial: Dialer, options: PlainTcpWarningOptions): D
   let decided: Promise<void> | undefined;
   return async (address, dialOptions) => {
     if (address.tls !== true && !isLoopback(address.host)) {
-      decided ??= options.firstTime().then((first) => {
+      // A home that cannot keep the marker is warned every time rather than not at all.
+      decided ??= options.firstTime().catch(() => true).then((first) => {
         if (first) options.warn(plainTcpWarning(address));
       });
       await decided;
