@@ -40,7 +40,7 @@ export interface PhaseCounts {
   slowestMs: number;
 }
 
-interface Sent { phase: string; startedAt: number; acceptedAt?: number; failed: boolean; owed: Set<string>; shownTo: Set<string>; recipients: number }
+interface Sent { phase: string; startedAt: number; acceptedAt?: number; owed: Set<string>; shownTo: Set<string>; recipients: number }
 
 const PING_EVERY_MS = 5000;
 const SEND_TIMEOUT_MS = 15_000;
@@ -101,6 +101,8 @@ const state = {
   redelivered: new Map<string, number>(),
   duplicated: new Map<string, number>(),
   lastDelivery: 0,
+  /** The phase when the last delivery came: a gap counts for the phase it began in. */
+  lastDeliveryPhase: "start",
   stalls: new Map<string, number>(),
   gaps: new Map<string, number>(),
   slowest: new Map<string, number>(),
@@ -130,13 +132,14 @@ function shown(user: string, id: string): void {
   const waitingSince = oldestWaiting();
   if (state.lastDelivery > 0 && waitingSince !== undefined && waitingSince <= state.lastDelivery) {
     const gap = now - state.lastDelivery;
-    if (gap > (state.stalls.get(state.phase) ?? 0)) state.stalls.set(state.phase, gap);
+    if (gap > (state.stalls.get(state.lastDeliveryPhase) ?? 0)) state.stalls.set(state.lastDeliveryPhase, gap);
   }
   if (state.lastDelivery > 0 && state.sending) {
     const gap = now - state.lastDelivery;
-    if (gap > (state.gaps.get(state.phase) ?? 0)) state.gaps.set(state.phase, gap);
+    if (gap > (state.gaps.get(state.lastDeliveryPhase) ?? 0)) state.gaps.set(state.lastDeliveryPhase, gap);
   }
   state.lastDelivery = now;
+  state.lastDeliveryPhase = state.phase;
   const s = state.sent.get(id);
   if (!s) return;
   if (s.shownTo.has(user)) {
@@ -150,7 +153,7 @@ function shown(user: string, id: string): void {
 
 async function fire(link: LoadLink & { sender: Held }, body: Uint8Array): Promise<void> {
   const id = randomUUID();
-  const record: Sent = { phase: state.phase, startedAt: performance.now(), failed: false, owed: new Set(link.to.map((c) => c.userId)), shownTo: new Set(), recipients: link.to.length };
+  const record: Sent = { phase: state.phase, startedAt: performance.now(), owed: new Set(link.to.map((c) => c.userId)), shownTo: new Set(), recipients: link.to.length };
   state.sent.set(id, record);
   const device = link.sender.device;
   try {
@@ -160,7 +163,7 @@ async function fire(link: LoadLink & { sender: Held }, body: Uint8Array): Promis
     record.acceptedAt = performance.now();
     acceptedOrder.push(record);
   } catch {
-    record.failed = true;
+    // Refused, timed out or not connected: not accepted, so not owed (finish counts it as failed).
   }
 }
 

@@ -3,6 +3,7 @@
  * worker machinery, running ./load-worker.ts) send 1:1 and group messages at a fixed rate
  * through every fault, and each keeps the ledger of what was accepted and shown.
  */
+import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { connect } from "@nats-io/transport-node";
@@ -139,4 +140,13 @@ export function loadTable(name: string, counts: PhaseCounts[], seconds: number):
     ...counts.map((c) => row(c.phase, c)),
     row("total", total),
   ];
+}
+
+/** Asserts that no phase lost or duplicated a message and that at least `minAccepted` were accepted. */
+export function checkLoad(counts: PhaseCounts[], minAccepted: number): void {
+  const sum = (key: "accepted" | "lost" | "duplicated") => counts.reduce((t, c) => t + c[key], 0);
+  assert.deepEqual(counts.filter((c) => c.lost > 0 || c.duplicated > 0), [], "the sustained load lost nothing and showed nothing twice");
+  assert.equal(sum("lost"), 0);
+  assert.equal(sum("duplicated"), 0);
+  assert.ok(sum("accepted") >= minAccepted, `sustained load did flow (${sum("accepted")} accepted)`);
 }
