@@ -119,6 +119,7 @@ export class Invocation {
       now: this.deps.now,
       newId: this.deps.newId,
       notice: (n) => this.printer.notice(n),
+      ...signedPrekeyMaxAge(this.deps.env.NATTER_SIGNED_PREKEY_DAYS),
     });
   }
 
@@ -134,4 +135,12 @@ export class Invocation {
       ...(t.keepaliveMs === undefined ? {} : { keepaliveMs: t.keepaliveMs }),
     };
   }
+}
+
+/** NATTER_SIGNED_PREKEY_DAYS: how many days a signed prekey is used before it is replaced. */
+function signedPrekeyMaxAge(days: string | undefined): { signedPrekeyMaxAgeMs?: number } {
+  if (days === undefined || days === "") return {};
+  const n = Number(days);
+  if (!Number.isFinite(n) || n < 1 || n > 90) throw new CliError("USAGE", "NATTER_SIGNED_PREKEY_DAYS must be a number of days from 1 to 90");
+  return { signedPrekeyMaxAgeMs: n * 86_400_000 };
 }

@@ -22,8 +22,12 @@ const PUBLISH_RETRY_MS = [250, 500, 1000, 1500];
 export const INBOX_DEFAULTS = {
   /** Messages one user's inbox holds; the next is refused (INBOX_FULL), none is evicted. */
   maxPerUser: 100_000,
-  /** Bytes the whole stream holds; the next message is refused (STORAGE_FULL). */
-  maxBytes: 8 * 1024 * 1024 * 1024,
+  /**
+   * Bytes the whole stream holds; the next message is refused (STORAGE_FULL). JetStream
+   * reserves this much of the server's store when the stream is made, so it is modest by
+   * default (a shared test server holds many namespaces); raise it for a busy deployment.
+   */
+  maxBytes: 1024 * 1024 * 1024,
 } as const;
 
 /** Caps of the INBOX stream: both refuse new messages and never evict stored ones. */

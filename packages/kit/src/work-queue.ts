@@ -37,12 +37,15 @@ export async function ensureWorkQueue(
       await jsm.streams.add(config);
       return;
     } catch (addErr) {
-      // Another replica created it in between: fall through to update.
-      if (!(addErr instanceof JetStreamApiError)) throw addErr;
+      // Another replica created it in between: fall through to update. Anything else (no
+      // room to reserve its bytes, say) is the real error, not the update's "not found".
+      if (!(addErr instanceof JetStreamApiError) || addErr.code !== STREAM_NAME_IN_USE) throw addErr;
     }
   }
   await jsm.streams.update(config.name, mutable);
 }
+
+const STREAM_NAME_IN_USE = 10058;
 
 function isStreamNotFound(err: unknown): boolean {
   return err instanceof JetStreamApiError && err.code === 10059;

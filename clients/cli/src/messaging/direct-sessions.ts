@@ -24,9 +24,12 @@ export interface DirectSessionsDeps {
   home: HomeStore;
   edge: EdgeApi;
   contacts: Contacts;
+  now(): number;
   /** A fresh message id (uuid v7). */
   newId(): string;
   notice(n: Notice): void;
+  /** How old the signed prekey may get before it is replaced (default SIGNED_PREKEY_MAX_AGE_MS). */
+  signedPrekeyMaxAgeMs?: number;
 }
 
 /** A 1:1 message that opened: its payload (undefined when this version cannot read it). */
@@ -209,7 +212,7 @@ export class DirectSessions {
    */
   async refillPrekeys(): Promise<number | undefined> {
     const { home, edge, p } = this.deps;
-    await rotateSignedPrekeyIfDue({ p, home, edge }, Date.now());
+    await rotateSignedPrekeyIfDue({ p, home, edge }, this.deps.now(), this.deps.signedPrekeyMaxAgeMs);
     let remaining: number;
     try {
       remaining = await edge.prekeys([]);

@@ -18,6 +18,8 @@ export interface MessengerDeps {
   /** A fresh message id (uuid v7). */
   newId(): string;
   notice(n: Notice): void;
+  /** How old the signed prekey may get before it is replaced (default 7 days). */
+  signedPrekeyMaxAgeMs?: number;
 }
 
 /**

@@ -2,7 +2,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { generateProfileKey, toBase64url } from "@natter/crypto";
 import { openKeys } from "../key-backup.ts";
+import { v7 } from "uuid";
 import { MessagingPeers, type Peer } from "../testing/messaging-peers.ts";
+import { Messenger } from "./messenger.ts";
 import { SIGNED_PREKEY_MAX_AGE_MS, rotateSignedPrekeyIfDue } from "./signed-prekey-rotation.ts";
 
 describe("signed prekey rotation", () => {
@@ -54,5 +56,21 @@ describe("signed prekey rotation", () => {
     assert.equal(await rotateSignedPrekeyIfDue(deps, now), false);
     assert.equal((await dan.home.loggedIn()).signedPrekeyAt, now);
     assert.equal(await rotateSignedPrekeyIfDue(deps, now + SIGNED_PREKEY_MAX_AGE_MS), true);
+  });
+
+  it("follows the period the user sets (NATTER_SIGNED_PREKEY_DAYS) instead of 7 days", async () => {
+    const day = 86_400_000;
+    const erin = await peer("erin-rot");
+    const twoDaysAgo = Date.now() - 2 * day;
+    await withBackupKey(erin, twoDaysAgo);
+    await erin.messenger.refillPrekeys();
+    assert.equal((await erin.home.loggedIn()).signedPrekeyAt, twoDaysAgo, "not due under the default 7 days");
+
+    const daily = new Messenger({
+      p: peers.p, home: erin.home, edge: peers.edge.edgeFor(erin.userId), now: () => Date.now(), newId: v7, notice: () => {},
+      signedPrekeyMaxAgeMs: day,
+    });
+    await daily.refillPrekeys();
+    assert.ok((await erin.home.loggedIn()).signedPrekeyAt! > twoDaysAgo, "due under a one-day period");
   });
 });
