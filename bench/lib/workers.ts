@@ -110,3 +110,24 @@ export function split<T>(items: readonly T[], parts: number): T[][] {
   items.forEach((item, i) => out[i % parts]!.push(item));
   return out;
 }
+
+/**
+ * The worker's side of LoadWorker: answers the harness's calls with `handlers` over IPC,
+ * runs `onExit` (which must end the process) when told to exit, and exits when the harness
+ * goes away, so no load outlives it.
+ */
+export function answerHarness(handlers: Record<string, (args: any) => Promise<unknown>>, onExit: () => void): void {
+  process.on("message", (msg: { t: "call"; id: number; fn: string; args: unknown } | { t: "exit" }) => {
+    if (msg.t === "exit") return onExit();
+    const handler = handlers[msg.fn];
+    if (!handler) {
+      process.send!({ t: "fail", id: msg.id, error: `no handler ${msg.fn}` });
+      return;
+    }
+    handler(msg.args).then(
+      (result) => process.send!({ t: "done", id: msg.id, result }),
+      (error: unknown) => process.send!({ t: "fail", id: msg.id, error: error instanceof Error ? error.stack ?? error.message : String(error) }),
+    );
+  });
+  process.on("disconnect", () => process.exit(0));
+}

@@ -7,6 +7,7 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { drainBaseline, JetStreamSide, objectStoreBaseline } from "./baseline.ts";
 import { Device, FrameError, sourceAddress, withLimit, type Endpoint } from "./device.ts";
 import { runTraffic, Tracker, type Link, type TrafficOptions } from "./traffic.ts";
+import { answerHarness } from "../lib/workers.ts";
 
 /** A registered device as the harness hands it over. */
 export interface Cred { userId: string; username: string; token: string }
@@ -306,21 +307,7 @@ function startPinger(everyMs: number): void {
   }, tickMs);
 }
 
-process.on("message", (msg: { t: "call"; id: number; fn: string; args: unknown } | { t: "exit" }) => {
-  if (msg.t === "exit") {
-    for (const name of [...state.sets.keys()]) void handlers["trafficClose"]!({ set: name });
-    void handlers["holdClose"]!({}).finally(() => process.exit(0));
-    return;
-  }
-  const handler = handlers[msg.fn];
-  if (!handler) {
-    process.send!({ t: "fail", id: msg.id, error: `no handler ${msg.fn}` });
-    return;
-  }
-  handler(msg.args).then(
-    (result) => process.send!({ t: "done", id: msg.id, result }),
-    (error: unknown) => process.send!({ t: "fail", id: msg.id, error: error instanceof Error ? error.stack ?? error.message : String(error) }),
-  );
+answerHarness(handlers, () => {
+  for (const name of [...state.sets.keys()]) void handlers["trafficClose"]!({ set: name });
+  void handlers["holdClose"]!({}).finally(() => process.exit(0));
 });
-// The harness went away: stop whatever load this process makes.
-process.on("disconnect", () => process.exit(0));

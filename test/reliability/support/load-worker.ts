@@ -8,6 +8,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { Device, sourceAddress, type Endpoint } from "../../../bench/load/device.ts";
 import type { Cred } from "../../../bench/load/worker.ts";
+import { answerHarness } from "../../../bench/lib/workers.ts";
 
 /** A sender and the users each of its messages must reach (one for 1:1, the other members for a group). */
 export interface LoadLink { from: Cred; to: Cred[]; group?: string }
@@ -270,20 +271,7 @@ const handlers: Record<string, (args: any) => Promise<unknown>> = {
   },
 };
 
-process.on("message", (msg: { t: "call"; id: number; fn: string; args: unknown } | { t: "exit" }) => {
-  if (msg.t === "exit") {
-    for (const held of state.held) held.stop();
-    process.exit(0);
-  }
-  const handler = handlers[msg.fn];
-  if (!handler) {
-    process.send!({ t: "fail", id: msg.id, error: `no handler ${msg.fn}` });
-    return;
-  }
-  handler(msg.args).then(
-    (result) => process.send!({ t: "done", id: msg.id, result }),
-    (error: unknown) => process.send!({ t: "fail", id: msg.id, error: error instanceof Error ? error.stack ?? error.message : String(error) }),
-  );
+answerHarness(handlers, () => {
+  for (const held of state.held) held.stop();
+  process.exit(0);
 });
-// The harness went away: stop whatever load this process makes.
-process.on("disconnect", () => process.exit(0));

@@ -1,5 +1,8 @@
 import type pg from "pg";
 import type { AttemptStore, LoginState } from "../../domain/attempt-store.ts";
+import { hitWindow } from "./window-counter.ts";
+
+const ADDRESS_ATTEMPTS = { table: "auth.address_attempts", key: "addr", count: "attempts" } as const;
 
 const DAY_MS = 86_400_000;
 
@@ -25,16 +28,8 @@ const date = (n: number | undefined) => (n === undefined ? null : new Date(n));
 export class PgAttemptStore implements AttemptStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async hit(addr: string, windowStart: number): Promise<number> {
-    const { rows } = await this.pool.query<{ attempts: number }>(
-      `INSERT INTO auth.address_attempts AS t (addr, window_start, attempts) VALUES ($1, $2, 1)
-       ON CONFLICT (addr) DO UPDATE SET
-         attempts = CASE WHEN t.window_start = EXCLUDED.window_start THEN t.attempts + 1 ELSE 1 END,
-         window_start = EXCLUDED.window_start
-       RETURNING attempts`,
-      [addr, new Date(windowStart)],
-    );
-    return rows[0]!.attempts;
+  hit(addr: string, windowStart: number): Promise<number> {
+    return hitWindow(this.pool, ADDRESS_ATTEMPTS, addr, windowStart);
   }
 
   async updateLogin<T>(username: string, addr: string, now: number, decide: (state: LoginState) => { state: LoginState; result: T }): Promise<T> {

@@ -1,20 +1,15 @@
 import type pg from "pg";
 import type { ClaimCounter } from "../../domain/claim-limits.ts";
+import { hitWindow } from "./window-counter.ts";
+
+const CLAIM_COUNTS = { table: "auth.claim_counts", key: "key", count: "claims" } as const;
 
 /** Claim counters in `auth.claim_counts`, shared by replicas. */
 export class PgClaimCounter implements ClaimCounter {
   constructor(private readonly pool: pg.Pool) {}
 
-  async hit(key: string, windowStart: number): Promise<number> {
-    const { rows } = await this.pool.query<{ claims: number }>(
-      `INSERT INTO auth.claim_counts AS t (key, window_start, claims) VALUES ($1, $2, 1)
-       ON CONFLICT (key) DO UPDATE SET
-         claims = CASE WHEN t.window_start = EXCLUDED.window_start THEN t.claims + 1 ELSE 1 END,
-         window_start = EXCLUDED.window_start
-       RETURNING claims`,
-      [key, new Date(windowStart)],
-    );
-    return rows[0]!.claims;
+  hit(key: string, windowStart: number): Promise<number> {
+    return hitWindow(this.pool, CLAIM_COUNTS, key, windowStart);
   }
 
   /** Forgets windows that ended before `before`. */
