@@ -7,6 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { createPrimitives, makeEntry, toBase64url } from "@natter/crypto";
 import { call } from "@natter/kit";
 import { testServices, type TestServices } from "@natter/kit/testing";
 import { AuthApi, GroupApi, names, NatterError, type Names } from "@natter/protocol";
@@ -142,7 +143,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
           // What the CLI sends in place of the password: 32 bytes it derives from it (Argon2id, client side).
           salt: randomBytes(16).toString("base64url"),
           secret: createHash("sha256").update(password).digest("base64url"),
-          bundle: fakeBundle(),
+          bundle: fakeBundle(await benchIdentity(`${prefix}_${i}`)),
           backup: randomBytes(1536).toString("base64url"),
           addr: `127.0.${Math.floor(i / 250) % 250}.${(i % 250) + 2}`,
         };
@@ -161,7 +162,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     },
     async createGroup(name, owner, members) {
       const group = await call(nc, n.groupSvc("create"), GroupApi.create, {
-        userId: owner.userId, username: owner.username, name, members: members.map((m) => m.username),
+        userId: owner.userId, username: owner.username, name, members: members.map((m) => m.username), entry: await genesisEntry(name, owner, members),
       }, { timeoutMs: 60_000 });
       return group.id;
     },
@@ -177,13 +178,33 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   };
 }
 
-/** A public key bundle of the right shape and size: the servers store it and cannot tell. */
-export function fakeBundle() {
+const P = createPrimitives();
+
+/**
+ * A user's identity key, made from their name, so the harness signs their group changes
+ * without keeping keys (the rest of their bundle is made up: the servers cannot tell).
+ */
+export async function benchIdentity(username: string): Promise<{ identityKey: string; seed: Uint8Array }> {
+  const seed = createHash("sha256").update(`natter bench identity ${username.toLowerCase()}`).digest();
+  return { identityKey: toBase64url(await P.ed25519PublicKey(seed)), seed };
+}
+
+/** The signed genesis of the open group `name`, made by `owner` (its admin) with `members`. */
+export async function genesisEntry(name: string, owner: { userId: string; username: string }, members: readonly { userId: string; username: string }[]): Promise<string> {
+  const named = await Promise.all([owner, ...members].map(async (u, i) => ({
+    userId: u.userId, username: u.username, identityKey: (await benchIdentity(u.username)).identityKey, admin: i === 0,
+  })));
+  const op = { type: "genesis" as const, name: name.toLowerCase(), open: true, nonce: randomBytes(16).toString("base64url"), members: named };
+  return makeEntry(P, (await benchIdentity(owner.username)).seed, undefined, owner.userId, op, Date.now());
+}
+
+/** A public key bundle of the right shape and size (its identity key `identity`'s): the servers store it and cannot tell. */
+export function fakeBundle(identity: { identityKey: string } = { identityKey: randomBytes(32).toString("base64url") }) {
   const key = () => randomBytes(32).toString("base64url");
   const sig = () => randomBytes(64).toString("base64url");
   return {
     v: 1 as const,
-    identityKey: key(),
+    identityKey: identity.identityKey,
     identityDhKey: key(),
     identityDhSignature: sig(),
     signedPrekey: { id: 1, publicKey: key(), signature: sig() },

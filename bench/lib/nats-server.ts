@@ -1,26 +1,17 @@
 /** A nats-server of the bench's own, with its monitoring port, for reading /varz and /jsz. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "@natter/kit/testing";
 
 export interface OwnNats {
   readonly url: string;
+  /** The server's process, for reading its CPU time. */
+  readonly pid: number;
   varz(): Promise<{ mem: number; cpu: number; connections: number; subscriptions: number; version: string }>;
   jsz(): Promise<{ consumers: number; streams: number; memory: number; storage: number }>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 export async function startOwnNats(): Promise<OwnNats> {
@@ -59,6 +50,7 @@ export async function startOwnNats(): Promise<OwnNats> {
   }
   return {
     url: `nats://127.0.0.1:${port}`,
+    pid: child.pid!,
     async varz() {
       const v = await get("varz");
       return { mem: Number(v["mem"]), cpu: Number(v["cpu"]), connections: Number(v["connections"]), subscriptions: Number(v["subscriptions"]), version: String(v["version"]) };

@@ -61,6 +61,12 @@ export class CpuMeter {
   }
 }
 
+/** CPU use of several processes together since the call, in cores (their CpuMeters summed). */
+export function meterAll(pids: readonly number[]): () => number {
+  const meters = pids.map((pid) => new CpuMeter(pid));
+  return () => meters.reduce((cores, meter) => cores + meter.cores(), 0);
+}
+
 /** Samples a process's RSS every `everyMs` until stopped; reports the first, last and peak. */
 export class RssSampler {
   private readonly samples: number[] = [];

@@ -1,20 +1,23 @@
 /**
  * The baselines: what nats.js does straight against JetStream, with the same stream
- * settings, consumer settings and record encoding the edge uses, so a ratio tells what
- * the edge (and the group service) add on top.
+ * settings, device feeds (kit's `DeviceFeeds`) and record encoding the edge uses, so a
+ * ratio tells what the edge (and the group service) add on top.
  */
-import { StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Objm } from "@nats-io/obj";
-import { consumeDeviceInbox, copyMsgId, ensureInboxStream } from "@natter/kit";
+import { copyMsgId, DeviceFeeds, ensureInboxStream, type DeviceFeed } from "@natter/kit";
 import { decodeBody, encodeRecord, names, type Names } from "@natter/protocol";
 import type { Link } from "./traffic.ts";
 
 /** A NATS connection and the INBOX-like stream of a baseline namespace. */
 export class JetStreamSide {
-  private readonly feeds: ConsumerMessages[] = [];
+  private readonly feeds: DeviceFeeds;
+  private readonly opened: DeviceFeed[] = [];
 
-  private constructor(readonly nc: NatsConnection, readonly js: JetStreamClient, readonly jsm: JetStreamManager, readonly n: Names) {}
+  private constructor(readonly nc: NatsConnection, readonly js: JetStreamClient, readonly jsm: JetStreamManager, readonly n: Names) {
+    this.feeds = new DeviceFeeds(nc, js, jsm, n);
+  }
 
   static async open(natsUrl: string, namespace: string): Promise<JetStreamSide> {
     // The options natter's services connect with (packages/kit), so the comparison is like for like.
@@ -25,14 +28,15 @@ export class JetStreamSide {
     return new JetStreamSide(nc, jetstream(nc), jsm, n);
   }
 
-  /** A consumer exactly like the one an edge makes for a receiving device; `onId` gets each record's id. */
+  /** A feed exactly like the one an edge opens for a receiving device; `onId` gets each record's id. */
   async consume(userId: string, onId: (id: string) => void): Promise<void> {
-    const messages = await consumeDeviceInbox(this.js, this.jsm, this.n, userId, (m) => {
-      const record = decodeBody(m.data) as { id: string };
-      onId(record.id);
-      m.ack();
-    });
-    this.feeds.push(messages);
+    this.opened.push(await this.feeds.open(userId, {
+      deliver: ({ data, ack }) => {
+        onId((decodeBody(data) as { id: string }).id);
+        ack();
+      },
+      lost: () => undefined,
+    }));
   }
 
   /** The record an edge stores for a message: same encoding, same size. */
@@ -62,7 +66,7 @@ export class JetStreamSide {
   }
 
   async close(): Promise<void> {
-    for (const feed of this.feeds) feed.stop();
+    this.feeds.stop();
     await this.nc.close();
   }
 }

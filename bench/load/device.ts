@@ -59,9 +59,9 @@ export class Device {
    * says it was already redirected, so the edge keeps it (the bench places devices on
    * purpose); an unpinned one follows a `redirect` as a real client does.
    */
-  static async open(to: Endpoint, localAddress: string, options: { pinned?: boolean; timeoutMs?: number } = {}): Promise<Device> {
+  static async open(to: Endpoint, localAddress: string, options: { pinned?: boolean; back?: boolean; timeoutMs?: number } = {}): Promise<Device> {
     const pinned = options.pinned ?? true;
-    const first = await Device.greet(to, localAddress, pinned, options.timeoutMs ?? 30_000);
+    const first = await Device.greet(to, localAddress, pinned, options.timeoutMs ?? 30_000, options.back ?? false);
     if (first instanceof Device) return first;
     const [host, port] = first.split(":");
     const moved = await Device.greet({ host: host!, port: Number(port) }, localAddress, true, options.timeoutMs ?? 30_000);
@@ -74,7 +74,7 @@ export class Device {
   redirected = false;
 
   /** The welcomed device, or the address a redirect named. */
-  private static async greet(to: Endpoint, localAddress: string, redirected: boolean, timeoutMs: number): Promise<Device | string> {
+  private static async greet(to: Endpoint, localAddress: string, redirected: boolean, timeoutMs: number, back = false): Promise<Device | string> {
     const socket = connect({ host: to.host, port: to.port, localAddress });
     const device = new Device(socket);
     const timer = setTimeout(() => socket.destroy(new Error("connect timed out")), timeoutMs);
@@ -85,7 +85,7 @@ export class Device {
         socket.once("close", () => reject(new Error("closed while connecting")));
       });
       const welcome = new Promise<Incoming>((resolve) => (device.waitingWelcome = resolve));
-      device.write({ t: "hello", v: PROTOCOL_VERSION, client: "natter-bench", ...(redirected ? { redirected: true } : {}) });
+      device.write({ t: "hello", v: PROTOCOL_VERSION, client: "natter-bench", ...(redirected ? { redirected: true } : {}), ...(back ? { back: true } : {}) });
       const answer = await Promise.race([welcome, device.done.then(() => { throw new Error("closed before welcome"); })]);
       if (answer.t === "redirect") {
         socket.destroy();

@@ -170,8 +170,12 @@ const handlers: Record<string, (args: any) => Promise<unknown>> = {
       }
     });
     startPinger(args.pingEveryMs);
-    const opened = state.held.filter((h) => h.device && !h.device.closed).length;
-    return { opened, errors, ms: performance.now() - start };
+    return { opened: stillOpen(), errors, ms: performance.now() - start };
+  },
+
+  /** How many held connections are open now (an edge may have closed some since). */
+  async holdCount() {
+    return { open: stillOpen() };
   },
 
   /**
@@ -191,7 +195,8 @@ const handlers: Record<string, (args: any) => Promise<unknown>> = {
       for (let attempt = 0; ; attempt++) {
         let device: Device | undefined;
         try {
-          device = await Device.open(h.to, h.addr, { pinned: false });
+          // Coming back with a session, as the CLI does.
+          device = await Device.open(h.to, h.addr, { pinned: false, back: true });
           const hello = performance.now() - start;
           await device.resume(h.cred.token);
           h.device = device;
@@ -292,6 +297,10 @@ const handlers: Record<string, (args: any) => Promise<unknown>> = {
     return objectStoreBaseline(args.natsUrl, args.bucket, args.size, args.chunk);
   },
 };
+
+function stillOpen(): number {
+  return state.held.filter((h) => h.device && !h.device.closed).length;
+}
 
 function startPinger(everyMs: number): void {
   if (state.pinger || everyMs <= 0) return;

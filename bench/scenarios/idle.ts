@@ -20,7 +20,7 @@ import { split } from "../lib/workers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** File descriptors an edge needs besides its clients (NATS, stdio, listeners, …). */
-const EDGE_OWN_FDS = 200;
+export const EDGE_OWN_FDS = 200;
 const GiB = 1024 * MiB;
 
 interface Held { opened: number; errors: Record<string, number>; ms: number }

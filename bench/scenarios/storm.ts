@@ -41,7 +41,7 @@ export const storm: Scenario = {
         atLeastRow({
           scenario: label, figure: "resumes/s", unit: "/s", natter: lat.max > 0 ? (back / lat.max) * 1000 : null,
           note: `${back} back, ${failed} gave up; ${sum(results.map((r) => r.retries))} retries${errs ? ` (${errs})` : ""}; ${sum(results.map((r) => r.redirected))} redirected`,
-        }, 2000),
+        }, 5000),
         { scenario: label, figure: "time until all are back", unit: "s", natter: failed ? null : lat.max / 1000, note: failed ? `${failed} devices never came back` : undefined },
         {
           scenario: label, figure: "p50 / p99 time to resumed", unit: "ms", natter: lat.p50,

@@ -167,6 +167,19 @@ describe("natter, run in process against the real services", () => {
     assert.match(listener.stderr.text, /back online/);
   });
 
+  it("says in its hello that it is coming back when it reconnects, so the edge keeps it; not on its first connection", async () => {
+    const home = await registered("vera");
+    const from = world.proxy.sent.length;
+    const hellos = () => world.proxy.sent.slice(from).filter((f) => f.t === "hello");
+    const listener = await world.listening(home, ["--server", world.recorded.server]);
+    assert.deepEqual(hellos().map((h) => h.back), [undefined]);
+    world.dropConnections();
+    await until(() => listener.stderr.text.includes("back online"), 10_000, "listening again");
+    assert.equal(hellos().at(-1)?.back, true);
+    listener.interrupt.abort();
+    assert.equal(await listener.code, 0);
+  });
+
   it("lets a command share a home with a running listener", async () => {
     const alice = await registered("quin");
     const bob = await registered("rosa");
@@ -200,7 +213,10 @@ describe("natter, run in process against the real services", () => {
     assert.equal(await shell.code, 0);
     assert.match(shell.stderr.text, /unknown command frobnicate/);
     const got = await run(edge, ["--home", bob, "--json", "receive", "--wait", "0.2"]);
-    assert.deepEqual(got.stdout.map((l) => JSON.parse(l).text), ["hello from the shell", "two  spaces", "third"]);
+    const lines = got.stdout.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(lines.filter((l) => l.type === "text").map((l) => l.text), ["hello from the shell", "two  spaces", "third"]);
+    // sara's shell showed "back to you": theo hears that it was delivered and read.
+    assert.deepEqual(lines.filter((l) => l.type === "receipt").map((l) => [l.receipt, l.from]), [["delivered", "sara"], ["read", "sara"]]);
   });
 
   it("logs out: the server ends the session and the home forgets the tokens", async () => {

@@ -15,7 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { COMPOSE_FILE, deployDir, natterService, readCompose, renderLocalCompose, root, which, type ComposeFile } from "./support.ts";
+import { NATS_USERS, passwordVariable } from "../../deploy/nats/permissions.ts";
+import { COMPOSE_FILE, deployDir, natterService, readCompose, renderLocalCompose, root, STAND_IN_NATS_PASSWORDS, which, type ComposeFile } from "./support.ts";
 
 const run = promisify(execFile);
 const dockerCompose = which("docker-compose");
@@ -30,6 +31,7 @@ describe("deploy/compose.yaml", () => {
   let scratch = "";
   let emptyEnvFile = "";
   const keys = '[{"kty":"OKP","crv":"Ed25519","x":"x","d":"d","kid":"test"}]';
+  const secrets: Record<string, string> = { AUTH_JWT_KEYS: keys, ...STAND_IN_NATS_PASSWORDS };
   before(async () => {
     scratch = await mkdtemp(join(tmpdir(), "natter-compose-"));
     // An empty env file in place of deploy/.env, which a developer may have made.
@@ -45,20 +47,30 @@ describe("deploy/compose.yaml", () => {
     });
 
   describe("as docker-compose reads it", { skip: dockerCompose ? false : "docker-compose is not installed" }, () => {
-    it("is a valid compose file once AUTH_JWT_KEYS is given", async () => {
-      await compose({ AUTH_JWT_KEYS: keys });
+    it("is a valid compose file once AUTH_JWT_KEYS and the NATS passwords are given", async () => {
+      await compose(secrets);
     });
 
     it("refuses to go without AUTH_JWT_KEYS, saying how to make it", async () => {
-      await assert.rejects(compose({}), (err: { stderr?: string }) => {
-        assert.match(err.stderr ?? "", /make-jwt-keys\.mjs/);
+      await assert.rejects(compose({ ...STAND_IN_NATS_PASSWORDS }), (err: { stderr?: string }) => {
+        assert.match(err.stderr ?? "", /AUTH_JWT_KEYS.*make-jwt-keys\.mjs/);
         return true;
       });
+    });
+
+    it("refuses to go without each NATS password, saying how to make it", async () => {
+      for (const user of NATS_USERS) {
+        const { [passwordVariable(user)]: _missing, ...rest } = secrets;
+        await assert.rejects(compose(rest), (err: { stderr?: string }) => {
+          assert.match(err.stderr ?? "", new RegExp(`${passwordVariable(user)}.*make-jwt-keys\\.mjs --nats-passwords`), user);
+          return true;
+        });
+      }
     });
   });
 
   describe("its services", () => {
-    const file = readCompose({ AUTH_JWT_KEYS: keys });
+    const file = readCompose(secrets);
     const services = file.services;
     const natter = Object.entries(services).filter(([, s]) => natterService(s.image ?? "", s.command as string[] | undefined));
     const env = (s: Service) => (s.environment ?? {}) as Record<string, string>;
@@ -73,6 +85,21 @@ describe("deploy/compose.yaml", () => {
       const storeDir = /^\s*store_dir:\s*(\S+)\s*$/m.exec(conf)?.[1];
       assert.ok(volumes.some((v) => v === `nats-data:${storeDir}`), `the store (${storeDir}) is on the nats-data volume`);
       assert.match(testCommand(healthcheck(nats)), /8222\/healthz\?js-enabled-only=true/);
+    });
+
+    it("lets each service connect to NATS only as its own user, whose password NATS reads too", async () => {
+      const nats = services["nats"]!;
+      const volumes = nats["volumes"] as string[];
+      const [confSource, confTarget] = volumes.find((v) => v.startsWith("./nats/nats.conf:"))!.split(":") as [string, string];
+      assert.match(await readFile(join(deployDir, confSource), "utf8"), /^include \.\/users\.conf$/m);
+      const users = volumes.find((v) => v.startsWith("./nats/users.conf:"));
+      assert.equal(users, `./nats/users.conf:${confTarget.replace(/[^/]+$/, "users.conf")}:ro`, "users.conf beside the conf that includes it");
+      for (const user of NATS_USERS) assert.equal(env(nats)[passwordVariable(user)], STAND_IN_NATS_PASSWORDS[passwordVariable(user)], user);
+      for (const [name, s] of natter) {
+        const service = (s.command as string[])[0]!;
+        assert.equal(env(s)["NATS_USER"], service, name);
+        assert.equal(env(s)["NATS_PASSWORD"], STAND_IN_NATS_PASSWORDS[passwordVariable(service as (typeof NATS_USERS)[number])], name);
+      }
     });
 
     it("runs Postgres 16 on a volume, healthy only when it takes TCP connections", () => {
@@ -168,7 +195,7 @@ describe("deploy/compose.yaml", () => {
   describe("with deploy/local/compose.yaml over it", { skip: dockerCompose ? false : "docker-compose is not installed" }, () => {
     let services: ComposeFile["services"] = {};
     before(async () => {
-      services = (await renderLocalCompose({ AUTH_JWT_KEYS: keys }, emptyEnvFile)).services;
+      services = (await renderLocalCompose(secrets, emptyEnvFile)).services;
     });
     const env = (s: Service) => (s.environment ?? {}) as Record<string, string>;
     const natter = () => Object.entries(services).filter(([, s]) => natterService(s.image ?? "", s.command as string[] | undefined));
@@ -176,7 +203,7 @@ describe("deploy/compose.yaml", () => {
     const valueAfter = (args: string[], name: string) => args[args.indexOf(name) + 1];
 
     it("runs the same services, each from a local image, on the host network, publishing nothing", () => {
-      assert.deepEqual(Object.keys(services).sort(), Object.keys(readCompose({ AUTH_JWT_KEYS: keys }).services).sort());
+      assert.deepEqual(Object.keys(services).sort(), Object.keys(readCompose(secrets).services).sort());
       assert.equal(services["nats"]!.image, "natter-local/nats:bookworm");
       assert.equal(services["postgres"]!.image, "natter-local/postgres:bookworm");
       for (const [name, s] of natter()) assert.equal(s.image, "natter:local", name);
@@ -184,6 +211,16 @@ describe("deploy/compose.yaml", () => {
         assert.equal(s["network_mode"], "host", name);
         assert.equal(s["ports"], undefined, `${name}: docker publishes no port on the host network`);
       }
+    });
+
+    it("runs NATS with the same users, from users.conf", () => {
+      const nats = services["nats"]!;
+      const config = flag(nats.command as string[], "config");
+      // docker-compose writes a mount as "source:target:mode" or as an object, by version.
+      const mounts = ((nats["volumes"] ?? []) as Array<string | { source: string; target: string }>)
+        .map((m) => (typeof m === "string" ? { source: m.split(":")[0]!, target: m.split(":")[1]! } : m));
+      assert.ok(config && mounts.some((m) => m.target === config && m.source.endsWith("/deploy/nats/users.conf")), `--config=${config} is users.conf`);
+      for (const user of NATS_USERS) assert.ok((nats.environment as Record<string, string>)[passwordVariable(user)], user);
     });
 
     it("listens on 127.0.0.1 only, each port its own, none where npm start, NATS or Postgres usually are", () => {

@@ -24,6 +24,7 @@ import {
   renderLocalCompose,
   root,
   SERVICE_NAMES,
+  STAND_IN_NATS_PASSWORDS,
   which,
   type ServiceEnv,
   type ServiceName,
@@ -36,7 +37,10 @@ const dockerCompose = which("docker-compose");
 /** What the operator puts into Secrets the manifests reference but do not make. */
 function outOfBandSecrets(jwtKeys: string, kustomization: string): Record<string, string> {
   const made: Record<string, string> = { "natter-jwt-keys/AUTH_JWT_KEYS": jwtKeys };
-  if (kustomization.endsWith("base")) made["natter-database/DATABASE_URL"] = "postgres://natter:secret@db.example.com:5432/natter";
+  if (kustomization.endsWith("base")) {
+    made["natter-database/DATABASE_URL"] = "postgres://natter:secret@db.example.com:5432/natter";
+    for (const [name, value] of Object.entries(STAND_IN_NATS_PASSWORDS)) made[`natter-nats-users/${name}`] = value;
+  }
   return made;
 }
 
@@ -52,12 +56,12 @@ describe("service configuration in the deployment files", () => {
     jwtKeys = (await run(process.execPath, ["deploy/make-jwt-keys.mjs", "--json"], { cwd: root })).stdout.trim();
   });
 
-  sources.set("deploy/compose.yaml", async () => composeServiceEnvs(readCompose({ AUTH_JWT_KEYS: jwtKeys })));
+  sources.set("deploy/compose.yaml", async () => composeServiceEnvs(readCompose({ AUTH_JWT_KEYS: jwtKeys, ...STAND_IN_NATS_PASSWORDS })));
   sources.set("deploy/compose.yaml with deploy/local/compose.yaml", async () => {
     const scratch = await mkdtemp(join(tmpdir(), "natter-env-"));
     try {
       await writeFile(join(scratch, "empty.env"), "");
-      return composeServiceEnvs(await renderLocalCompose({ AUTH_JWT_KEYS: jwtKeys }, join(scratch, "empty.env")));
+      return composeServiceEnvs(await renderLocalCompose({ AUTH_JWT_KEYS: jwtKeys, ...STAND_IN_NATS_PASSWORDS }, join(scratch, "empty.env")));
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }

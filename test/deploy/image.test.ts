@@ -10,13 +10,12 @@ import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { testServices, type TestServices } from "@natter/kit/testing";
+import { freePort, testServices, type TestServices } from "@natter/kit/testing";
 import { buildServices, packageName, SERVICES, type BuiltService } from "../../deploy/build.ts";
 import { AuthEnv } from "../../services/auth/src/config.ts";
 import { RawClient } from "../support/raw-client.ts";
@@ -90,14 +89,6 @@ function dockerignore(): Array<{ negate: boolean; re: RegExp }> {
     .map((line) => line.trim())
     .filter((line) => line && !line.startsWith("#"))
     .map((line) => ({ negate: line.startsWith("!"), re: dockerPattern(line.replace(/^!/, "")) }));
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe("the natter image", () => {
@@ -245,9 +236,10 @@ describe("the natter image", () => {
 
     // The .env form also makes the edges' TLS: into a scratch folder, not the developer's deploy/tls.
     const tlsDir = await mkdtemp(join(tmpdir(), "natter-jwt-tls-"));
-    const line = (await run(process.execPath, [script, "--tls-dir", tlsDir]).finally(() => rm(tlsDir, { recursive: true, force: true }))).stdout.trim();
-    const quoted = /^AUTH_JWT_KEYS='(\[.*\])'$/.exec(line);
+    const [line, ...natsLines] = (await run(process.execPath, [script, "--tls-dir", tlsDir]).finally(() => rm(tlsDir, { recursive: true, force: true }))).stdout.trim().split("\n");
+    const quoted = /^AUTH_JWT_KEYS='(\[.*\])'$/.exec(line ?? "");
     assert.ok(quoted, "a single-quoted .env line");
+    assert.deepEqual(natsLines.map((l) => l.split("=")[0]), ["NATS_AUTH_PASSWORD", "NATS_GROUP_PASSWORD", "NATS_PRESENCE_PASSWORD", "NATS_EDGE_PASSWORD"]);
     assert.ok(AuthEnv.safeParse({ ...base, AUTH_JWT_KEYS: quoted[1] }).success);
 
     const rotated = JSON.parse((await run(process.execPath, [script, "--json", "--add", json])).stdout) as Array<{ kid: string }>;

@@ -18,12 +18,14 @@ import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
+import { NATS_PASSWORD_PATTERN, NATS_USERS, passwordVariable, renderUsersConf } from "../../deploy/nats/permissions.ts";
 import { Policies, type Endpoint } from "./network-policy.ts";
 import {
   k8sServiceEnvs,
   KUSTOMIZATIONS,
   natterService,
   renderKustomization,
+  STAND_IN_NATS_PASSWORDS,
   which,
   workloads,
   type Container,
@@ -46,12 +48,16 @@ const MODELS: Record<string, { apiVersion: string; create(data: never): { valida
 
 /** Secrets the operator makes (docs/DEPLOY.md); everything else a pod uses must be rendered. */
 const OPERATOR_SECRETS: Record<(typeof KUSTOMIZATIONS)[number], string[]> = {
-  "deploy/k8s/base": ["natter-jwt-keys", "natter-database", "natter-postgres", "natter-edge-tls"],
+  "deploy/k8s/base": ["natter-jwt-keys", "natter-database", "natter-postgres", "natter-edge-tls", "natter-nats-users"],
   "deploy/k8s/overlays/local": ["natter-jwt-keys"],
 };
 
 /** Stand-ins for the operator's Secrets, so that the services' environment can be read. */
-const OPERATOR_VALUES = { "natter-jwt-keys/AUTH_JWT_KEYS": "[]", "natter-database/DATABASE_URL": "postgres://db.example.com/natter" };
+const OPERATOR_VALUES = {
+  "natter-jwt-keys/AUTH_JWT_KEYS": "[]",
+  "natter-database/DATABASE_URL": "postgres://db.example.com/natter",
+  ...Object.fromEntries(Object.entries(STAND_IN_NATS_PASSWORDS).map(([name, value]) => [`natter-nats-users/${name}`, value])),
+};
 
 const kubectl = which("kubectl");
 if (!kubectl) console.log("# kubectl is not installed: deploy/k8s is not rendered or checked");
@@ -245,6 +251,40 @@ for (const dir of KUSTOMIZATIONS) {
       for (const i of [0, 1, 2]) assert.ok(conf.includes(`nats://nats-${i}.nats-headless:6222`), `route to nats-${i}`);
       const image = nats["template"].spec.containers[0].image as string;
       assert.match(image, /^nats:2\.12/);
+    });
+
+    it("connects each service to NATS as its own user, from the Secret NATS reads the passwords from", () => {
+      const nats = spec(named(objects, "StatefulSet", "nats"))["template"].spec as { containers: Container[]; volumes: any[] };
+      const configName = nats.volumes.find((v: any) => v.configMap).configMap.name as string;
+      const files = named(objects, "ConfigMap", configName)["data"] as Record<string, string>;
+      assert.match(files["nats.conf"] ?? "", /^include \.\/users\.conf$/m);
+      assert.equal(files["users.conf"], renderUsersConf(), "users.conf as deploy/nats/permissions.ts renders it");
+      const secretOf = (name: string) => objects.find((o) => o.kind === "Secret" && o.metadata.name.startsWith(`${name}`))?.metadata.name ?? name;
+      const usersSecret = secretOf("natter-nats-users");
+      assert.ok(nats.containers[0]!.envFrom?.some((f) => f.secretRef?.name === usersSecret), "NATS reads the passwords from natter-nats-users");
+      let seen = 0;
+      for (const { object, pod } of pods) {
+        for (const c of pod.containers) {
+          const service = natterService(c.image, c.args);
+          if (!service) continue;
+          seen++;
+          const where = `${object.kind}/${object.metadata.name}`;
+          assert.equal(c.env?.find((e) => e.name === "NATS_USER")?.value, service, `${where}: NATS_USER`);
+          const ref = c.env?.find((e) => e.name === "NATS_PASSWORD")?.valueFrom?.secretKeyRef;
+          assert.deepEqual(ref, { name: usersSecret, key: passwordVariable(service) }, `${where}: NATS_PASSWORD`);
+        }
+      }
+      assert.equal(seen, 4);
+      const made = objects.find((o) => o.kind === "Secret" && o.metadata.name === usersSecret);
+      if (dir === "deploy/k8s/base") {
+        assert.equal(made, undefined, "the base leaves the passwords to the operator");
+        return;
+      }
+      const data = made?.["data"] as Record<string, string> | undefined;
+      for (const user of NATS_USERS) {
+        const password = Buffer.from(data?.[passwordVariable(user)] ?? "", "base64").toString("utf8");
+        assert.match(password, NATS_PASSWORD_PATTERN, `${passwordVariable(user)}: nats-server reads it as a string`);
+      }
     });
 
     it("has the services keep one copy of each stream on every NATS server (R3)", () => {

@@ -5,12 +5,12 @@
  */
 import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { root, which } from "./support.ts";
+import { freePort } from "@natter/kit/testing";
 
 const run = promisify(execFile);
 
@@ -81,14 +81,19 @@ export class LocalStack {
   ) {}
 
   /**
-   * A stack not yet started: free ports, auth's signing key, the edges' TLS (made by the
-   * same script, as a user makes them) and a project name; `scratch` holds the TLS files
+   * A stack not yet started: free ports, auth's signing key, the services' NATS passwords,
+   * the edges' TLS (made by the same script, as a user makes them) and a project name; `scratch` holds the TLS files
    * and an empty env file standing in for a developer's deploy/.env.
    */
   static async prepare(scratch: string): Promise<LocalStack> {
     const ports = Object.fromEntries(await Promise.all(PORTS.map(async (name) => [`NATTER_LOCAL_${name}_PORT`, String(await freePort())] as const)));
     const tlsDir = join(scratch, "tls");
     const jwtKeys = (await run(process.execPath, ["deploy/make-jwt-keys.mjs", "--json", "--tls-dir", tlsDir], { cwd: root })).stdout.trim();
+    // Each service's NATS password, NAME=value a line, as a user appends them to deploy/.env.
+    const natsPasswords = Object.fromEntries(
+      (await run(process.execPath, ["deploy/make-jwt-keys.mjs", "--nats-passwords"], { cwd: root })).stdout
+        .trim().split("\n").map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)] as const),
+    );
     const envFile = join(scratch, "empty.env");
     await writeFile(envFile, "");
     const env = {
@@ -96,6 +101,7 @@ export class LocalStack {
       HOME: process.env["HOME"] ?? scratch,
       ...(process.env["DOCKER_HOST"] ? { DOCKER_HOST: process.env["DOCKER_HOST"] } : {}),
       AUTH_JWT_KEYS: jwtKeys,
+      ...natsPasswords,
       NATTER_TLS_DIR: tlsDir,
       ...ports,
     };
@@ -151,11 +157,3 @@ export class LocalStack {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (typeof address !== "object" || !address) throw new Error("no free port");
-  return address.port;
-}

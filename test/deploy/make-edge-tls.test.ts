@@ -43,8 +43,8 @@ describe("make-jwt-keys.mjs: the edges' TLS for compose", { skip: noOpenssl }, (
     await rm(scratch, { recursive: true, force: true });
   });
 
-  it("still prints the .env line, and says on stderr how clients connect", () => {
-    assert.match(firstRun.stdout, /^AUTH_JWT_KEYS='\[.*\]'\n$/);
+  it("still prints the .env lines (the key, each NATS password), and says on stderr how clients connect", () => {
+    assert.match(firstRun.stdout, /^AUTH_JWT_KEYS='\[.*\]'\n(NATS_(AUTH|GROUP|PRESENCE|EDGE)_PASSWORD=n[0-9a-f]{48}\n){4}$/);
     assert.match(firstRun.stderr, /--server tls:\/\/<host>:7400 --ca .*ca\.crt/);
     assert.doesNotMatch(firstRun.stderr, /PRIVATE KEY/);
   });

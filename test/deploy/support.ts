@@ -10,6 +10,7 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import type { z } from "zod";
+import { NATS_USERS, passwordVariable } from "../../deploy/nats/permissions.ts";
 
 export const root = resolve(import.meta.dirname, "../..");
 export const deployDir = join(root, "deploy");
@@ -31,6 +32,14 @@ export function which(name: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Stand-ins for each service's NATS password (`NATS_AUTH_PASSWORD`, ...), which compose
+ * reads from deploy/.env and Kubernetes from the natter-nats-users Secret.
+ */
+export const STAND_IN_NATS_PASSWORDS: Readonly<Record<string, string>> = Object.fromEntries(
+  NATS_USERS.map((user) => [passwordVariable(user), `n${user}StandIn0123456789`]),
+);
 
 export const KUSTOMIZATIONS = ["deploy/k8s/base", "deploy/k8s/overlays/local"] as const;
 

@@ -12,16 +12,19 @@ import { names } from "@natter/protocol";
 import { streamLeader, streamReplicas, waitForJetStream, type NatsNode } from "./support/nats-server.ts";
 import { finalCheck, GROUP, NAMESPACE, Scenario, step } from "./support/scenario.ts";
 
-// CLI traffic only: under sustained load a killed node left accepted messages undelivered
-// in one run of four (docs/RELIABILITY.md, "Open"); the partition test runs the cluster under load.
-const scenario = new Scenario("cluster", { cluster: true, load: false });
-const RECOVERY_BOUND_MS = 60_000;
+// Under the sustained load too, with a floor of 8 000 accepted (a run accepts 10 000–13 000;
+// the floor leaves room for a busy machine). docs/RELIABILITY.md has the runs.
+const scenario = new Scenario("cluster", { cluster: true, load: true });
+// Under the load a GROUPS leader's kill took up to 55 s to show its probe after healing
+// (the fan-out's publishes time out while INBOX and GROUPS elect): docs/RELIABILITY.md.
+const RECOVERY_BOUND_MS = 90_000;
+const KILL_STEP_MS = 150_000;
 const { inboxStream, groupStream, attachments } = names(NAMESPACE);
 
 before(() => scenario.setUp(), { timeout: 120_000 });
 after(() => scenario.tearDown(), { timeout: 90_000 });
 
-describe("reliability on a 3-node NATS cluster (R3)", { timeout: 300_000 }, () => {
+describe("reliability on a 3-node NATS cluster (R3)", { timeout: 480_000 }, () => {
   step(scenario, "keeps three copies of the inbox, the group stream and the file bucket", async () => {
     const streams = [inboxStream, groupStream, `OBJ_${attachments}`];
     assert.deepEqual(await streamReplicas(scenario.natsUrls, streams), Object.fromEntries(streams.map((s) => [s, 3])));
@@ -47,9 +50,9 @@ describe("reliability on a 3-node NATS cluster (R3)", { timeout: 300_000 }, () =
     assert.ok(record.recoveryMs < RECOVERY_BOUND_MS);
   };
 
-  step(scenario, "recovers from the INBOX stream's leader node killed with SIGKILL and started again", killLeader(inboxStream, { kind: "direct", to: "alice" }));
+  step(scenario, "recovers from the INBOX stream's leader node killed with SIGKILL and started again", killLeader(inboxStream, { kind: "direct", to: "alice" }), KILL_STEP_MS);
 
-  step(scenario, "recovers from the GROUPS stream's leader node killed with SIGKILL and started again", killLeader(groupStream, { kind: "group", to: GROUP }));
+  step(scenario, "recovers from the GROUPS stream's leader node killed with SIGKILL and started again", killLeader(groupStream, { kind: "group", to: GROUP }), KILL_STEP_MS);
 
-  finalCheck(scenario, 10, 0);
+  finalCheck(scenario, 10, 8000);
 });

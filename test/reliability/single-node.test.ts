@@ -10,7 +10,9 @@ import assert from "node:assert/strict";
 import { waitForJetStream } from "./support/nats-server.ts";
 import { finalCheck, GROUP, Scenario, step } from "./support/scenario.ts";
 
-const scenario = new Scenario("single-node", { cluster: false });
+// 600 messages a second here (500 elsewhere): with it a run of the suite accepts at least
+// 50 000 (docs/RELIABILITY.md); a cluster's node kill recovers too slowly at that rate.
+const scenario = new Scenario("single-node", { cluster: false, rate: 600 });
 /** Every fault must be over and a message through within this of healing. */
 const RECOVERY_BOUND_MS = 60_000;
 
@@ -78,5 +80,5 @@ describe("reliability on a single NATS node", { timeout: 420_000 }, () => {
     assert.ok(record.recoveryMs < RECOVERY_BOUND_MS);
   });
 
-  finalCheck(scenario, 20, 20_000);
+  finalCheck(scenario, 20, 25_000);
 });

@@ -7,6 +7,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { applyEntry, createPrimitives, makeEntry, toBase64url, type ChainOp } from "@natter/crypto";
 import type { ServerFrame } from "@natter/protocol";
 import { RawClient } from "../support/raw-client.ts";
 import { account, loginSecretOf, startServers, type Servers } from "../support/in-process.ts";
@@ -21,6 +22,7 @@ after(async () => {
   await servers?.stop();
 });
 
+const P = createPrimitives();
 const code = (reply: ServerFrame) => (reply.t === "error" ? reply.code : reply.t);
 
 describe("authorisation", () => {
@@ -70,11 +72,22 @@ describe("authorisation", () => {
     const member = await account(servers.address());
     const outsider = await account(servers.address());
     const name = `g${randomUUID().slice(0, 8)}`;
-    const { group } = await admin.client.ok<"group">({ t: "group", op: "create", name, members: [member.name] });
+    const ref = (a: typeof admin) => ({ userId: a.session.userId, username: a.name, identityKey: a.identity.identityKey });
+    const genesis = await makeEntry(P, admin.identity.seed, undefined, admin.session.userId, {
+      type: "genesis", name, open: true, nonce: toBase64url(P.randomBytes(16)), members: [{ ...ref(admin), admin: true }, { ...ref(member), admin: false }],
+    }, Date.now());
+    const { group } = await admin.client.ok<"group">({ t: "group", op: "create", name, members: [member.name], entry: genesis });
     await member.client.ok({ t: "receive" });
 
-    assert.equal(code(await member.client.request({ t: "group", op: "add", name, user: outsider.name })), "NOT_ADMIN");
-    assert.equal(code(await member.client.request({ t: "group", op: "remove", name, user: admin.name })), "NOT_ADMIN");
+    // Validly signed by the member, on the real head: refused because the member is no admin.
+    const state = await applyEntry(P, undefined, genesis);
+    assert.ok(state.ok);
+    const byMember = (op: ChainOp) => makeEntry(P, member.identity.seed, state.value, member.session.userId, op, Date.now());
+    const add = await byMember({ type: "add", member: ref(outsider) });
+    assert.equal(code(await member.client.request({ t: "group", op: "add", name, user: outsider.name, entry: add })), "NOT_ADMIN");
+    const remove = await byMember({ type: "remove", userId: admin.session.userId });
+    assert.equal(code(await member.client.request({ t: "group", op: "remove", name, user: admin.name, entry: remove })), "NOT_ADMIN");
+    assert.equal(code(await member.client.request({ t: "group", op: "add", name, user: outsider.name })), "BAD_FRAME", "no change without its signed entry");
     assert.equal(code(await outsider.client.request({ t: "group", op: "members", name })), "NOT_A_MEMBER");
 
     const intruding = randomUUID();

@@ -2,7 +2,7 @@
  * The whole server side in this process — auth, group, presence and edges — on a fresh
  * database and namespace. For tests that speak frames to edges and need no CLI.
  */
-import { createHash } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { Closers, createLogger, loadConfig } from "@natter/kit";
 import { testServices, type TestServices } from "@natter/kit/testing";
 import { loadAuthConfig, startAuth } from "@natter/auth";
@@ -72,10 +72,17 @@ export function loginSecretOf(password: string): string {
   return createHash("sha256").update(password, "utf8").digest("base64url");
 }
 
-/** Registers a fresh account (dummy public keys: the servers never check ciphertext). */
+/**
+ * Registers a fresh account (dummy public keys, the servers never check ciphertext, but a
+ * real identity key: its `identity.seed` signs the account's group changes).
+ */
 export async function account(address: string, name = `u${Math.random().toString(36).slice(2, 10)}`, password = "password123") {
   const client = await RawClient.connect(address);
   const secret = loginSecretOf(password);
-  const session = await client.ok<"session">({ t: "register", username: name, salt: TEST_SALT, secret, bundle, backup: "backup-blob-0000" });
-  return { client, session, name, password, secret };
+  const keys = generateKeyPairSync("ed25519");
+  const identity = { identityKey: keys.publicKey.export({ format: "jwk" }).x!, seed: Buffer.from(keys.privateKey.export({ format: "jwk" }).d!, "base64url") };
+  const session = await client.ok<"session">({
+    t: "register", username: name, salt: TEST_SALT, secret, bundle: { ...bundle, identityKey: identity.identityKey }, backup: "backup-blob-0000",
+  });
+  return { client, session, name, password, secret, identity };
 }

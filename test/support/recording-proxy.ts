@@ -4,7 +4,7 @@
  */
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { once } from "node:events";
-import { ClientFrame, FrameReader, ServerFrame, decodeBody, parse } from "@natter/protocol";
+import { ClientFrame, FrameReader, ServerFrame, decodeBody, encodeFrame, parse } from "@natter/protocol";
 
 /** A frame body back on the wire: its 4-byte big-endian length, then the body. */
 function framed(body: Buffer): Buffer {
@@ -20,6 +20,7 @@ export class RecordingProxy {
   /** Every frame the edge answered with, in order (including any the proxy did not pass on). */
   readonly received: ServerFrame[] = [];
   private hangUp: ((frame: ClientFrame) => boolean) | undefined;
+  private rewrite: ((frame: ServerFrame) => ServerFrame) | undefined;
   private readonly sockets = new Set<Socket>();
 
   private constructor(private readonly server: Server) {}
@@ -49,6 +50,11 @@ export class RecordingProxy {
    */
   hangUpAfter(match: (frame: ClientFrame) => boolean): void {
     this.hangUp = match;
+  }
+
+  /** From now on, every frame the edge answers with reaches clients as `change` makes it (a lying server). */
+  rewriteReplies(change: ((frame: ServerFrame) => ServerFrame) | undefined): void {
+    this.rewrite = change;
   }
 
   async stop(): Promise<void> {
@@ -91,7 +97,7 @@ export class RecordingProxy {
           edge.destroy();
           return;
         }
-        client.write(framed(body));
+        client.write(this.rewrite ? encodeFrame(this.rewrite(frame)) : framed(body));
       }
     });
   }

@@ -53,6 +53,12 @@ export class ServerProbe {
     return (await this.auth("prekeys", { userId: await this.userId(username), add: [] })).count;
   }
 
+  /** How many one-time ML-KEM prekeys auth holds for the user, and whether it holds a last-resort one. */
+  async kemPrekeys(username: string): Promise<{ kemCount: number; kemLastResort: boolean }> {
+    const { kemCount, kemLastResort } = await this.auth("prekeys", { userId: await this.userId(username), add: [] });
+    return { kemCount, kemLastResort };
+  }
+
   /** The user's profile as auth stores it (ciphertext, base64url), null when none. */
   async profileBlob(username: string): Promise<string | null> {
     return (await this.auth("profile", { userId: await this.userId(username) })).blob;

@@ -11,29 +11,6 @@ export const INITIAL_PREKEYS = 100;
 
 type Grant = ServerFrameOf<"session">;
 
-/**
- * Authenticates a connection with this home's session: `resume`, and when the token has
- * expired, `refresh` under the home lock (refresh tokens rotate: a process that finds the
- * pair already rotated by another uses the new one instead of spending the old).
- */
-export async function resumeSession(connection: Connection, home: HomeStore): Promise<{ userId: string; username: string }> {
-  const session = await home.readSession();
-  if (!session) throw new CliError("NOT_LOGGED_IN");
-  try {
-    return await connection.call({ t: "resume", token: session.token }, "resumed");
-  } catch (err) {
-    if (!(err instanceof CliError && err.code === "TOKEN_EXPIRED")) throw err;
-  }
-  return home.withLock(async () => {
-    const current = await home.readSession();
-    if (!current) throw new CliError("NOT_LOGGED_IN");
-    if (current.token !== session.token) return connection.call({ t: "resume", token: current.token }, "resumed");
-    const grant = await connection.call({ t: "refresh", refresh: current.refresh }, "session");
-    await home.writeSession({ ...current, token: grant.token, refresh: grant.refresh, expiresAt: grant.expiresAt });
-    return { userId: grant.userId, username: grant.username };
-  });
-}
-
 export interface Credentials {
   username: string;
   password: string;
@@ -51,18 +28,40 @@ export function checkCredentials({ username, password }: Credentials, registerin
 }
 
 /**
- * Creates the account: a new device (keys and INITIAL_PREKEYS one-time prekeys) and profile
+ * Creates the account: a new device (keys, INITIAL_PREKEYS one-time prekeys, and as many
+ * one-time ML-KEM-768 prekeys beside a signed last-resort one, for PQXDH) and profile
  * key; a fresh salt, the login secret and backup key from the password (`password-keys.ts`);
  * the backup sealed under the backup key, and the `register` request, which carries the
  * salt, the login secret and the sealed backup, never the password. The home then holds
  * the keys, the backup key and the session (replacing any other account it held).
  */
-export async function register(connection: Connection, home: HomeStore, p: Primitives, creds: Credentials, servers: string[]): Promise<Grant> {
+/** What a new account is made of, made before any connection opens. */
+export interface NewAccountKeys {
+  username: string;
+  salt: string;
+  device: DeviceIdentity;
+  keys: PasswordKeys;
+  profileKey: Uint8Array;
+  backup: string;
+}
+
+/**
+ * The keys of a new account: its device (with its one-time prekeys of each kind), the
+ * password's login secret and backup key, the profile key and the sealed backup. Made
+ * before connecting, so a slow machine does not spend the edge's login window on them.
+ */
+export async function newAccountKeys(p: Primitives, creds: Credentials): Promise<NewAccountKeys> {
   const username = checkCredentials(creds, true);
   const salt = newPasswordSalt(p);
   const [device, keys] = await Promise.all([DeviceIdentity.generate(p, { oneTimePrekeys: INITIAL_PREKEYS }), derivePasswordKeys(p, creds.password, salt)]);
   const profileKey = generateProfileKey(p);
   const backup = await sealKeys(p, { device, profileKey }, keys.backupKey);
+  return { username, salt, device, keys, profileKey, backup };
+}
+
+/** Creates the account made of `made` and logs this home in as it. */
+export async function register(connection: Connection, home: HomeStore, made: NewAccountKeys, servers: string[]): Promise<Grant> {
+  const { username, salt, device, keys, profileKey, backup } = made;
   const grant = await connection.call({ t: "register", username, salt, secret: keys.loginSecret, bundle: device.publicBundle(), backup }, "session");
   await home.withLock(async () => {
     await home.resetUser();
@@ -86,8 +85,8 @@ async function keysFor(connection: Connection, p: Primitives, username: string, 
  * salt. A home that already holds this account keeps its keys and sessions (and takes the
  * backup key of this password, which may have been changed elsewhere); an empty one (or
  * one of another user) restores the device and the profile key from the server's backup
- * and uploads INITIAL_PREKEYS fresh one-time prekeys in place of the backup's (which may
- * have been handed out since), then seals the backup again with them.
+ * and uploads INITIAL_PREKEYS fresh one-time prekeys of each kind (curve and KEM) in place
+ * of the backup's (which may have been handed out since), then seals the backup again with them.
  */
 export async function login(
   connection: Connection,
@@ -120,6 +119,7 @@ export async function login(
   const { device } = restored;
   const profileKey = restored.profileKey ?? generateProfileKey(p);
   const fresh = await device.generateOneTimePrekeys(INITIAL_PREKEYS);
+  const freshKem = await device.addKemPrekeys(INITIAL_PREKEYS);
   const account = { v: 1 as const, userId: grant.userId, username: grant.username, device: device.toJSON(), profileKey: toBase64url(profileKey), backupKey };
   // Keys first, so no uploaded prekey is ever missing its private half here.
   await home.withLock(async () => {
@@ -127,7 +127,7 @@ export async function login(
     await home.writeAccount(account);
     await saveGrant(home, grant, servers);
   });
-  await connection.call({ t: "prekeys", add: fresh, replace: true }, "prekeys");
+  await connection.call({ t: "prekeys", add: fresh, addKem: freshKem, replace: true }, "prekeys");
   // The backup still holds the spent prekeys: seal it again with the fresh ones.
   await home.withLock(() => resealBackup(p, account, (put) => connection.call({ t: "backup", put }, "backup")));
   return { grant, restored: true };

@@ -24,6 +24,7 @@ export const CLIENT_ERRORS = {
   AVATAR_TOO_LARGE: "an avatar is at most 5 MiB",
   IDENTITY_CHANGED: "a contact's identity key has changed: compare safety numbers with `natter verify <user>`, then accept it with `natter trust <user>`",
   NOT_A_CONTACT: "you have not exchanged messages or safety numbers with that user yet",
+  NO_KEM_PREKEY: "that user's keys on the server have no post-quantum prekey, so no session is started: they publish one when their natter next starts",
 } as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;

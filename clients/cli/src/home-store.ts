@@ -82,6 +82,8 @@ export const GroupFile = z.object({
   rotate: z.boolean(),
   /** `InboundSenderKeys.toJSON()` per sender user id. */
   inbound: z.record(Uuid, z.unknown()),
+  /** The group's signed membership entries as verified here, oldest first (checked again when read). */
+  chain: z.array(z.string()).max(1_000_000).optional(),
 });
 export type GroupFile = z.infer<typeof GroupFile>;
 

@@ -4,12 +4,14 @@ import { join, resolve } from "node:path";
 import type { CliDeps, GlobalOptions } from "./context.ts";
 import type { Connection, Dialer } from "./transport/connection.ts";
 import { CliError } from "./errors.ts";
+import type { History } from "./history.ts";
 import type { HomeStore } from "./home-store.ts";
 import type { Link, LinkOptions } from "./transport/link.ts";
 import type { Messenger } from "./messaging/messenger.ts";
 import { Printer } from "./output.ts";
 import type { ProgressFactory } from "./progress.ts";
 import type { Downloader } from "./receiver.ts";
+import type { Settings } from "./settings.ts";
 import { DEFAULT_SERVER, formatServer, parseServers, type ServerAddress } from "./transport/servers.ts";
 
 /**
@@ -19,6 +21,7 @@ import { DEFAULT_SERVER, formatServer, parseServers, type ServerAddress } from "
 export class Invocation {
   readonly printer: Printer;
   private homeStore: Promise<HomeStore> | undefined;
+  private historyStore: Promise<History> | undefined;
   private caFile: Promise<Uint8Array | undefined> | undefined;
 
   constructor(readonly deps: CliDeps, readonly options: GlobalOptions) {
@@ -53,6 +56,35 @@ export class Invocation {
   home(): Promise<HomeStore> {
     this.homeStore ??= import("./home-store.ts").then(({ HomeStore }) => HomeStore.open(this.homeDir));
     return this.homeStore;
+  }
+
+  /** The logged-in account's message history in this home (opened once, closed by `close`). */
+  history(): Promise<History> {
+    this.historyStore ??= (async () => {
+      const [{ History }, home] = await Promise.all([import("./history.ts"), this.home()]);
+      const account = await home.loggedIn();
+      return History.open(join(this.homeDir, "history.sqlite"), account.userId, this.deps.now);
+    })();
+    return this.historyStore;
+  }
+
+  /** This home's settings (`natter config`). */
+  async settings(): Promise<Settings> {
+    const { readSettings } = await import("./settings.ts");
+    return readSettings(this.homeDir);
+  }
+
+  /** What a receiver keeps what it shows in, and the settings of receipts. */
+  async keeping(): Promise<{ history: History; settings: Settings }> {
+    const [history, settings] = await Promise.all([this.history(), this.settings()]);
+    return { history, settings };
+  }
+
+  /** Releases what this run opened (the history database). */
+  async close(): Promise<void> {
+    const history = this.historyStore;
+    this.historyStore = undefined;
+    if (history) (await history.catch(() => undefined))?.close();
   }
 
   /** --server, else NATTER_SERVER, else the edges this home logged in with, else the default. */
@@ -92,8 +124,8 @@ export class Invocation {
   async link(options: Pick<LinkOptions, "receive" | "persistent" | "onDeliver" | "onStatus" | "onReceiveRefused">): Promise<Link> {
     const home = await this.home();
     if (!(await home.readSession())) throw new CliError("NOT_LOGGED_IN");
-    const [{ Link }, { resumeSession }] = await Promise.all([import("./transport/link.ts"), import("./account.ts")]);
-    const link = new Link({
+    const [{ Link }, { resumeSession }] = await Promise.all([import("./transport/link.ts"), import("./session-resume.ts")]);
+    const linkOptions: LinkOptions = {
       ...options,
       ...this.handshakeOptions(),
       servers: await this.servers(),
@@ -102,15 +134,21 @@ export class Invocation {
       authenticate: async (connection) => {
         await resumeSession(connection, home);
       },
-    });
+    };
+    // A one-shot command goes through this home's running daemon, if one answers, rather than connect.
+    if (options.receive === "off" && !options.persistent) {
+      const viaDaemon = await (await import("./daemon/client.ts")).daemonLink(this.homeDir, linkOptions);
+      if (viaDaemon) return viaDaemon;
+    }
+    const link = new Link(linkOptions);
     await link.start();
     return link;
   }
 
   /** The messaging core over a link (given lazily: a receiver needs its messenger before the link starts). */
   async messenger(link: () => Link): Promise<Messenger> {
-    const [{ Messenger }, { edgeApiOverLink }, p, home] = await Promise.all([
-      import("./messaging/messenger.ts"), import("./messaging/edge-api-over-link.ts"), this.deps.primitives(), this.home(),
+    const [{ Messenger }, { edgeApiOverLink }, p, home, history] = await Promise.all([
+      import("./messaging/messenger.ts"), import("./messaging/edge-api-over-link.ts"), this.deps.primitives(), this.home(), this.history(),
     ]);
     return new Messenger({
       p,
@@ -119,6 +157,7 @@ export class Invocation {
       now: this.deps.now,
       newId: this.deps.newId,
       notice: (n) => this.printer.notice(n),
+      history,
       ...signedPrekeyMaxAge(this.deps.env.NATTER_SIGNED_PREKEY_DAYS),
     });
   }

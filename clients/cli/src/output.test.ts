@@ -125,3 +125,32 @@ describe("output of trust", () => {
     assert.match(out[1]!, /nothing to accept/);
   });
 });
+
+describe("output of history and receipts", () => {
+  const entry = { id: message.id, conversation: "bob", direction: "out", from: "ann", type: "text", text: "hi\u001b[2J", sentAt, at: sentAt, status: "read" } as const;
+
+  it("shows a receipt as a status line, and its ids in --json", () => {
+    const { p, out } = printer(false);
+    p.receipt({ from: "bob", receipt: "delivered", conversation: "bob", of: [message.id] });
+    p.receipt({ from: "cat", receipt: "read", conversation: "#team", of: [message.id, message.id] });
+    assert.deepEqual(out, ["✓ your message delivered to bob", "✓✓ 2 of your messages read by cat in #team"]);
+    const json = printer(true);
+    json.p.receipt({ from: "bob", receipt: "read", conversation: "bob", of: [message.id] });
+    assert.deepEqual(JSON.parse(json.out[0]!), { type: "receipt", receipt: "read", from: "bob", conversation: "bob", of: [message.id] });
+  });
+
+  it("shows a kept message with its date, how far it got, and no control characters", () => {
+    const { p, out } = printer(false);
+    p.historyEntry(entry, false);
+    p.historyEntry(entry, true);
+    p.historyEntry({ ...entry, conversation: "#team", status: "sent", receipts: [{ user: "bob", kind: "delivered", at: sentAt }, { user: "cat", kind: "read", at: sentAt }] }, true);
+    assert.deepEqual(out, [
+      "[2025-01-02 09:05] me: hi\\u{1b}[2J  (read)",
+      "[2025-01-02 09:05] me → bob: hi\\u{1b}[2J  (read)",
+      "[2025-01-02 09:05] #team me: hi\\u{1b}[2J  (delivered to bob; read by cat)",
+    ]);
+    const json = printer(true);
+    json.p.historyEntry(entry, false);
+    assert.deepEqual(JSON.parse(json.out[0]!), { ...entry, sentAt: new Date(sentAt).toISOString(), at: new Date(sentAt).toISOString() });
+  });
+});

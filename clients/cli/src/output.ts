@@ -1,4 +1,5 @@
 import { describeError } from "./errors.ts";
+import type { HistoryEntry } from "./history.ts";
 import type { SafetyNumberView } from "./messaging/direct-sessions.ts";
 import type { ShownEvent, ShownMessage } from "./messaging/incoming.ts";
 import type { Notice } from "./messaging/notice.ts";
@@ -59,6 +60,40 @@ export class Printer {
     }
   }
 
+  /**
+   * A receipt that moved my messages on: a status line for humans (`✓ delivered to alice`,
+   * `✓✓ read by bob in #team`), an object with the message ids for scripts.
+   */
+  receipt(r: { from: string; receipt: "delivered" | "read"; conversation: string; of: string[] }): void {
+    if (this.json) {
+      this.out(JSON.stringify({ type: "receipt", receipt: r.receipt, from: r.from, conversation: r.conversation, of: r.of }));
+      return;
+    }
+    const what = r.of.length === 1 ? "your message" : `${r.of.length} of your messages`;
+    const where = r.conversation.startsWith("#") ? ` in ${r.conversation}` : "";
+    this.out(r.receipt === "delivered" ? `✓ ${what} delivered to ${r.from}${where}` : `✓✓ ${what} read by ${r.from}${where}`);
+  }
+
+  /** One message from history: `[2026-11-30 09:15] alice: hi`, my own with how far it got. */
+  historyEntry(e: HistoryEntry, withConversation: boolean): void {
+    if (this.json) {
+      const { text, file, ...rest } = e;
+      this.out(JSON.stringify({
+        ...rest, ...(e.type === "text" ? { text } : { file: { name: text, ...file } }), sentAt: new Date(e.sentAt).toISOString(), at: new Date(e.at).toISOString(),
+        ...(e.receipts ? { receipts: e.receipts.map((x) => ({ ...x, at: new Date(x.at).toISOString() })) } : {}),
+      }));
+      return;
+    }
+    const group = withConversation && e.conversation.startsWith("#") ? `${e.conversation} ` : "";
+    const to = withConversation && e.direction === "out" && group === "" ? ` → ${e.conversation}` : "";
+    const who = `${e.direction === "out" ? "me" : e.warning === undefined ? e.from : `⚠ ${e.from}`}${to}`;
+    const body = e.type === "text"
+      ? printable(e.text)
+      : `${e.direction === "out" ? "sent" : "received"} a file: ${printable(e.text)} (${formatSize(e.file?.size ?? 0)})${e.file?.path ? ` ${e.direction === "out" ? "from" : "saved to"} ${printable(e.file.path)}` : ""}`;
+    const marks = e.direction !== "out" ? "" : e.receipts === undefined ? `  (${e.status ?? "sent"})` : receiptsLine(e.receipts);
+    this.out(`[${dateTime(e.at)}] ${group}${printable(who)}: ${body}${marks}`);
+  }
+
   /** A send the edge accepted: silent for humans on the command line, "sent" in the shell. */
   sent(r: { id: string; to: string }, inShell: boolean): void {
     if (this.json) this.out(JSON.stringify({ id: r.id, to: r.to, status: "accepted" }));
@@ -87,6 +122,10 @@ export class Printer {
         return this.warn(n.code, `${n.reason} (a file from ${n.user}${n.group === undefined ? "" : ` in #${n.group}`})`, {
           from: n.user, ...(n.group === undefined ? {} : { group: n.group }), id: n.id,
         });
+      case "group-warning":
+        return this.warn("GROUP_CHAIN", `⚠ ${n.text}`, { group: n.group });
+      case "not-kept":
+        return this.warn("NOT_KEPT", `a message was sent but could not be kept in history: ${n.reason}`, { id: n.id });
       case "unsupported":
         return this.warn("UNSUPPORTED", `${n.user} sent a message this version of natter cannot show (one of you needs to upgrade natter)`, { from: n.user, id: n.id });
     }
@@ -186,6 +225,20 @@ export function formatSize(bytes: number): string {
     u++;
   }
   return u === 0 ? `${n} B` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[u]}`;
+}
+
+/** A group message's receipts: who it was delivered to and who read it. */
+function receiptsLine(receipts: ReadonlyArray<{ user: string; kind: string }>): string {
+  const read = receipts.filter((r) => r.kind === "read").map((r) => r.user);
+  const delivered = receipts.filter((r) => r.kind === "delivered" && !read.includes(r.user)).map((r) => r.user);
+  const parts = [...(delivered.length ? [`delivered to ${delivered.join(", ")}`] : []), ...(read.length ? [`read by ${read.join(", ")}`] : [])];
+  return `  (${parts.length ? parts.join("; ") : "sent"})`;
+}
+
+/** yyyy-mm-dd hh:mm in local time. */
+export function dateTime(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")} ${clock(ms)}`;
 }
 
 /** hh:mm in local time. */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { nowhere, run, tempDir } from "./testing/harness.ts";
@@ -53,5 +54,19 @@ describe("natter, run in process with no edge answering", () => {
     const help = await run(nowhere, ["--help"]);
     assert.equal(help.code, 0);
     assert.match(help.out, /Usage: natter/);
+  });
+
+  it("prints its version with -V and --version", async () => {
+    const { version } = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+    for (const flag of ["-V", "--version"]) assert.deepEqual(await run(nowhere, [flag]), { code: 0, out: `${version}\n`, err: "", stdout: [version] });
+  });
+
+  it("refuses a bad setting or value, and a history limit or time it cannot read, before anything else", async () => {
+    const h = home("cfg");
+    assert.deepEqual((await run(nowhere, ["--home", h, "config", "colour", "on"])).err, "natter: unknown setting colour (settings: read-receipts)\n");
+    assert.deepEqual((await run(nowhere, ["--home", h, "config", "read-receipts", "maybe"])).err, "natter: config read-receipts on|off\n");
+    assert.deepEqual((await run(nowhere, ["--home", h, "--json", "config"])).stdout, ['{"setting":"read-receipts","value":"on"}']);
+    assert.equal((await run(nowhere, ["--home", h, "history", "bob", "--before", "last tuesday"])).code, 1);
+    assert.equal((await run(nowhere, ["--home", h, "history", "b"])).err, "natter: a username is 3 to 32 characters of a-z, 0-9, '_', '.' and '-'\n");
   });
 });

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import type { CliDeps, GlobalOptions } from "./context.ts";
 import type { Invocation } from "./invocation.ts";
 import { EXIT } from "./exit-codes.ts";
+import cliPackage from "../package.json" with { type: "json" };
 
 export type { CliDeps } from "./context.ts";
 
@@ -12,18 +13,25 @@ export type { CliDeps } from "./context.ts";
  */
 export function createProgram(deps: CliDeps): Command {
   const program = new Command("natter");
+  const invocations: Invocation[] = [];
   const ctx = async (cmd: Command): Promise<Invocation> => {
     const { Invocation } = await import("./invocation.ts");
-    return new Invocation(deps, cmd.optsWithGlobals<GlobalOptions>());
+    const invocation = new Invocation(deps, cmd.optsWithGlobals<GlobalOptions>());
+    invocations.push(invocation);
+    return invocation;
   };
+  program.hook("postAction", async () => {
+    for (const invocation of invocations.splice(0)) await invocation.close();
+  });
 
   program
-    .description("end-to-end encrypted messaging: with no command, an interactive shell")
+    .description("end-to-end encrypted messaging: with no command, the full-screen app on a terminal (the line shell otherwise)")
     .addOption(new Option("--server <host:port,...>", "edges to connect to, tls://host:port for TLS (env NATTER_SERVER; default 127.0.0.1:7400)"))
     .addOption(new Option("--ca <file>", "trust TLS edges whose certificate chains to this CA (PEM; env NATTER_CA; default the system's CAs)"))
     .addOption(new Option("--home <dir>", "where keys and the session are kept (env NATTER_HOME; default ~/.natter)"))
     .addOption(new Option("--download-dir <dir>", "where received files are saved (default <home>/downloads)"))
     .option("--json", "machine-readable output: one JSON object a line")
+    .version(cliPackage.version, "-V, --version", "print natter's version")
     .exitOverride()
     .configureOutput({
       writeOut: (s) => deps.stdout.write(s),
@@ -37,6 +45,19 @@ export function createProgram(deps: CliDeps): Command {
         const { CliError } = await import("./errors.ts");
         throw new CliError("USAGE", `unknown command '${cmd.args[0]}' (see natter --help)`);
       }
+      const opts = cmd.optsWithGlobals<GlobalOptions>();
+      if (deps.stdin.isTTY === true && deps.stdout.isTTY === true && opts.json !== true) {
+        const { appCommand } = await import("./commands/app.ts");
+        return appCommand(await ctx(cmd));
+      }
+      const { shellCommand } = await import("./commands/shell.ts");
+      await shellCommand(await ctx(cmd));
+    });
+
+  program
+    .command("shell")
+    .description("the line shell: type commands, see messages as they arrive (what runs with no command when input is not a terminal)")
+    .action(async (_opts, cmd: Command) => {
       const { shellCommand } = await import("./commands/shell.ts");
       await shellCommand(await ctx(cmd));
     });
@@ -214,6 +235,15 @@ export function createProgram(deps: CliDeps): Command {
       await listenCommand(await ctx(cmd));
     });
 
+  program
+    .command("daemon")
+    .description("hold this home's connection and serve JSON-RPC 2.0 to scripts and bots on <home>/daemon.sock (see docs/JSON-RPC.md)")
+    .option("--stdio", "also serve on standard input and output (one JSON message a line); ends when input ends")
+    .action(async (opts: { stdio?: boolean }, cmd: Command) => {
+      const { daemonCommand } = await import("./commands/daemon.ts");
+      await daemonCommand(await ctx(cmd), opts);
+    });
+
   const sessions = program
     .command("sessions")
     .description("this account's sessions: where each started and when it was last seen")
@@ -229,6 +259,39 @@ export function createProgram(deps: CliDeps): Command {
     .action(async (id: string | undefined, opts: { others?: boolean }, cmd: Command) => {
       const { revokeCommand } = await import("./commands/sessions.ts");
       await revokeCommand(await ctx(cmd), id, opts);
+    });
+
+  program
+    .command("history")
+    .description("the messages kept in this home with a user or a #group, oldest first (history never leaves this machine)")
+    .argument("<user|#group>")
+    .option("--limit <n>", "the last n messages (default 50)")
+    .option("--before <time>", "only those kept before this date or time (e.g. 2026-11-23T09:00)")
+    .option("--forget", "delete this conversation's history from this home")
+    .action(async (who: string, opts: { limit?: string; before?: string; forget?: boolean }, cmd: Command) => {
+      const { historyCommand } = await import("./commands/history.ts");
+      await historyCommand(await ctx(cmd), who, opts);
+    });
+
+  program
+    .command("search")
+    .description("find kept messages holding every one of these words (or a file of that name), newest first")
+    .argument("<words...>")
+    .option("--with <user|#group>", "only in this conversation")
+    .option("--limit <n>", "at most n messages (default 50)")
+    .action(async (words: string[], opts: { with?: string; limit?: string }, cmd: Command) => {
+      const { searchCommand } = await import("./commands/history.ts");
+      await searchCommand(await ctx(cmd), words, opts);
+    });
+
+  program
+    .command("config")
+    .description("this home's settings: read-receipts on|off (off: yours are not sent and others' are not shown)")
+    .argument("[setting]")
+    .argument("[value]")
+    .action(async (setting: string | undefined, value: string | undefined, _opts, cmd: Command) => {
+      const { configCommand } = await import("./commands/config.ts");
+      await configCommand(await ctx(cmd), setting, value);
     });
 
   program
@@ -271,6 +334,11 @@ export function createProgram(deps: CliDeps): Command {
       "",
       "Sessions:",
       "  natter sessions                            natter sessions revoke <id> | --others",
+      "",
+      "History and receipts:",
+      "  natter history <user|#group> [--limit n] [--before <time>]   natter history --forget <user|#group>",
+      "  natter search <words...> [--with <user|#group>]",
+      "  natter config read-receipts on|off",
       "",
       "Trust:",
       "  natter verify <user> [--mark-verified]     the safety number with <user>; record that it matched",

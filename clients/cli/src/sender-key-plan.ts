@@ -1,6 +1,7 @@
-/** A member as `group members` reports them. */
+/** A member as the group's verified chain makes them. */
 export interface CurrentMember {
   userId: string;
+  /** What tells this membership from an earlier one: the seq of the change that made them a member. */
   joinedAt: number;
 }
 

@@ -11,6 +11,7 @@ export const CRYPTO_ERROR_CODES = [
   "UNSUPPORTED_VERSION",
   "UNKNOWN_SENDER_KEY",
   "NO_PREKEY",
+  "NO_KEM_PREKEY",
 ] as const;
 
 export type CryptoErrorCode = (typeof CRYPTO_ERROR_CODES)[number];

@@ -17,9 +17,42 @@ describe("device identity", () => {
     const fresh = await d.generateOneTimePrekeys(3);
     assert.equal(d.oneTimePrekeyCount(), 8);
     assert.equal(new Set([...bundle.oneTimePrekeys, ...fresh].map((k) => k.id)).size, 8);
-    const spk = await d.rotateSignedPrekey();
+    const { signedPrekey: spk, kemLastResortPrekey: kem } = await d.rotateSignedPrekey();
     assert.notEqual(spk.id, bundle.signedPrekey.id);
-    await verifyBundle(p, d.publicBundle());
+    assert.notEqual(kem.id, bundle.kemLastResortPrekey?.id, "the last-resort KEM prekey rotates with the signed prekey");
+    const rotated = await verifyBundle(p, d.publicBundle());
+    assert.deepEqual(rotated.kemLastResortPrekey, kem);
+  });
+
+  it("publishes ML-KEM-768 prekeys, each signed under its own label", async () => {
+    const d = await DeviceIdentity.generate(p, { oneTimePrekeys: 1, kemPrekeys: 2 });
+    const b = d.publicBundle();
+    assert.equal(b.kemOneTimePrekeys?.length, 2);
+    assert.equal(fromBase64url(b.kemLastResortPrekey!.publicKey).length, 1184);
+    assert.equal(d.kemOneTimePrekeyCount(), 2);
+    assert.equal((await d.addKemPrekeys(3)).length, 3);
+    assert.equal(d.kemOneTimePrekeyCount(), 5);
+    // A one-time KEM prekey's signature does not pass as the last-resort one's, nor as a curve prekey's.
+    const otk = b.kemOneTimePrekeys![0]!;
+    assert.equal(await code(() => verifyBundle(p, { ...b, kemLastResortPrekey: otk })), "BAD_SIGNATURE");
+    const sig = fromBase64url(otk.signature);
+    sig[3]! ^= 1;
+    assert.equal(await code(() => verifyBundle(p, { ...b, kemOneTimePrekeys: [{ ...otk, signature: toBase64url(sig) }] })), "BAD_SIGNATURE");
+    assert.equal(await code(() => verifyBundle(p, { ...b, kemOneTimePrekeys: [{ ...otk, publicKey: b.oneTimePrekeys[0]!.publicKey }] })), "BAD_BUNDLE");
+    const back = await DeviceIdentity.fromJSON(p, JSON.parse(JSON.stringify(d.toJSON())));
+    assert.deepEqual(back.publicBundle(), d.publicBundle());
+  });
+
+  it("reads a device made before PQXDH, which makes its KEM prekeys when asked", async () => {
+    const d = await DeviceIdentity.generate(p, { oneTimePrekeys: 1 });
+    const { kemLastResortPrekey: _a, previousKemLastResortPrekey: _b, kemOneTimePrekeys: _c, nextKemPrekeyId: _d, ...old } = d.toJSON();
+    const before = await DeviceIdentity.fromJSON(p, old);
+    assert.equal(before.kemLastResortPrekey(), null);
+    assert.equal(before.publicBundle().kemLastResortPrekey, undefined);
+    const added = await before.addKemPrekeys(2);
+    assert.equal(added.length, 2);
+    assert.notEqual(before.kemLastResortPrekey(), null);
+    await verifyBundle(p, before.publicBundle());
   });
 
   it("rejects bad bundles: a flipped signature, a swapped key, a bad shape", async () => {
@@ -33,7 +66,7 @@ describe("device identity", () => {
     assert.equal(await code(() => verifyBundle(p, { ...b, identityKey: 7 })), "BAD_BUNDLE");
     assert.equal(await code(() => verifyBundle(p, null)), "BAD_BUNDLE");
     assert.equal(await code(() => verifyBundle(p, { ...b, v: 2 })), "UNSUPPORTED_VERSION");
-    const { oneTimePrekeys, ...claim } = b;
+    const { oneTimePrekeys, kemOneTimePrekeys: _kem, ...claim } = b;
     assert.deepEqual(await verifyPrekeyBundle(p, { ...claim, oneTimePrekey: oneTimePrekeys[0] }), { ...claim, oneTimePrekey: oneTimePrekeys[0] });
   });
 

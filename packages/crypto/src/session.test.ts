@@ -3,14 +3,14 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { claim, code, established, rejectsWith, str, text } from "../test/fixtures.ts";
 import { providers } from "../test/providers.ts";
-import { toBase64url } from "./bytes.ts";
+import { concat, toBase64url } from "./bytes.ts";
 import { DeviceIdentity } from "./identity.ts";
 import { MAX_SKIP, MAX_SKIPPED_KEYS } from "./ratchet.ts";
-import { Session } from "./session.ts";
+import { Session, WIRE_VERSION } from "./session.ts";
 
 for (const { name, p } of providers) {
 
-  describe(`X3DH on ${name}`, () => {
+  describe(`session setup on ${name}`, () => {
     it("starts a session with a one-time prekey and consumes it on accept", async () => {
       const aliceId = await DeviceIdentity.generate(p, { oneTimePrekeys: 1 });
       const bobId = await DeviceIdentity.generate(p, { oneTimePrekeys: 2 });
@@ -85,6 +85,162 @@ for (const { name, p } of providers) {
       assert.equal(Session.isInitialMessage(m2), true);
       assert.equal(str(await bob.decrypt(m2)), "two");
       await rejectsWith(() => bob.decrypt(m2), "DUPLICATE_MESSAGE");
+    });
+  });
+
+  describe(`PQXDH on ${name}`, () => {
+    // Initial message layout: version, type, 32+32+64+32 identity and base keys, u32 signed
+    // prekey id, u8+u32 one-time prekey, then u8 KEM prekey kind, u32 its id, 1088-byte ciphertext.
+    const KEM_AT = 2 + 32 + 32 + 64 + 32 + 4 + 1 + 4;
+    const CT_AT = KEM_AT + 1 + 4;
+    const CT_END = CT_AT + 1088;
+
+    it("encapsulates to a one-time KEM prekey, used once; then to the last-resort one", async () => {
+      const aliceId = await DeviceIdentity.generate(p, { oneTimePrekeys: 0 });
+      const bobId = await DeviceIdentity.generate(p, { oneTimePrekeys: 1, kemPrekeys: 1 });
+      const bundle = claim(bobId);
+      assert.ok(bundle.kemOneTimePrekey);
+      const first = await Session.initiate(p, aliceId, bundle);
+      const wire = await first.encrypt(text("pq hello"));
+      assert.equal(wire[0], WIRE_VERSION);
+      assert.equal(wire[KEM_AT], 2, "names a one-time KEM prekey");
+      const { plaintext } = await Session.accept(p, bobId, wire);
+      assert.equal(str(plaintext), "pq hello");
+      assert.equal(bobId.kemOneTimePrekeyCount(), 0);
+      // The server has no one-time KEM prekey left: the claim carries the last-resort one.
+      const lastResort = claim(bobId);
+      assert.equal(lastResort.kemOneTimePrekey, undefined);
+      for (const who of ["carol", "dave"]) {
+        const s = await Session.initiate(p, await DeviceIdentity.generate(p, { oneTimePrekeys: 0 }), lastResort);
+        const w = await s.encrypt(text(who));
+        assert.equal(w[KEM_AT], 1, "names the last-resort KEM prekey");
+        assert.equal(str((await Session.accept(p, bobId, w)).plaintext), who);
+      }
+    });
+
+    it("refuses a bundle without a KEM prekey: no silent downgrade to X3DH", async () => {
+      const aliceId = await DeviceIdentity.generate(p, { oneTimePrekeys: 0 });
+      const bobId = await DeviceIdentity.generate(p, { oneTimePrekeys: 1 });
+      const { kemLastResortPrekey: _l, kemOneTimePrekey: _o, ...stripped } = claim(bobId);
+      await rejectsWith(() => Session.initiate(p, aliceId, stripped), "NO_KEM_PREKEY");
+      const { kemLastResortPrekey: _l2, ...lastResortGone } = claim(bobId, false);
+      await rejectsWith(() => Session.initiate(p, aliceId, lastResortGone), "NO_KEM_PREKEY");
+    });
+
+    it("fails cleanly on an initial message without its KEM ciphertext, and nothing is spent", async () => {
+      const aliceId = await DeviceIdentity.generate(p, { oneTimePrekeys: 0 });
+      const bobId = await DeviceIdentity.generate(p, { oneTimePrekeys: 1, kemPrekeys: 1 });
+      const wire = await (await Session.initiate(p, aliceId, claim(bobId))).encrypt(text("x"));
+      const without = concat(wire.subarray(0, CT_AT), wire.subarray(CT_END));
+      await rejectsWith(() => Session.accept(p, bobId, without), "DECRYPT_FAILED");
+      await rejectsWith(() => Session.accept(p, bobId, wire.subarray(0, CT_AT + 100)), "DECRYPT_FAILED");
+      assert.equal(bobId.kemOneTimePrekeyCount(), 1);
+      assert.equal(bobId.oneTimePrekeyCount(), 1);
+      assert.equal(str((await Session.accept(p, bobId, wire)).plaintext), "x");
+    });
+
+    it("fails cleanly on a ciphertext made for another KEM prekey, or naming another prekey", async () => {
+      const aliceId = await DeviceIdentity.generate(p, { oneTimePrekeys: 0 });
+      const bobId = await DeviceIdentity.generate(p, { oneTimePrekeys: 0, kemPrekeys: 2 });
+      const { kemOneTimePrekeys, ...rest } = bobId.publicBundle();
+      const toFirst = await (await Session.initiate(p, aliceId, { ...rest, kemOneTimePrekey: kemOneTimePrekeys![0]! })).encrypt(text("one"));
+      const toSecond = await (await Session.initiate(p, aliceId, { ...rest, kemOneTimePrekey: kemOneTimePrekeys![1]! })).encrypt(text("two"));
+      // The first message with the second's ciphertext: decapsulation with the first key gives another secret.
+      const swapped = concat(toFirst.subarray(0, CT_AT), toSecond.subarray(CT_AT, CT_END), toFirst.subarray(CT_END));
+      await rejectsWith(() => Session.accept(p, bobId, swapped), "DECRYPT_FAILED");
+      // The first message relabelled as using the second prekey (or the last-resort one).
+      const renamed = toFirst.slice();
+      new DataView(renamed.buffer).setUint32(KEM_AT + 1, kemOneTimePrekeys![1]!.id);
+      await rejectsWith(() => Session.accept(p, bobId, renamed), "DECRYPT_FAILED");
+      const asLastResort = toFirst.slice();
+      asLastResort[KEM_AT] = 1;
+      new DataView(asLastResort.buffer).setUint32(KEM_AT + 1, bobId.kemLastResortPrekey()!.id);
+      await rejectsWith(() => Session.accept(p, bobId, asLastResort), "DECRYPT_FAILED");
+      const unknown = toFirst.slice();
+      new DataView(unknown.buffer).setUint32(KEM_AT + 1, 999);
+      await rejectsWith(() => Session.accept(p, bobId, unknown), "NO_PREKEY");
+      assert.equal(bobId.kemOneTimePrekeyCount(), 2);
+      assert.equal(str((await Session.accept(p, bobId, toFirst)).plaintext), "one");
+      assert.equal(str((await Session.accept(p, bobId, toSecond)).plaintext), "two");
+    });
+
+    it("fails cleanly on a tampered KEM ciphertext, at any of its bytes", async () => {
+      const aliceId = await DeviceIdentity.generate(p, { oneTimePrekeys: 0 });
+      const bobId = await DeviceIdentity.generate(p, { oneTimePrekeys: 0, kemPrekeys: 1 });
+      const wire = await (await Session.initiate(p, aliceId, claim(bobId))).encrypt(text("intact"));
+      for (const at of [CT_AT, CT_AT + 1, CT_AT + 517, CT_END - 1]) {
+        const bad = wire.slice();
+        bad[at]! ^= 0x40;
+        await rejectsWith(() => Session.accept(p, bobId, bad), "DECRYPT_FAILED");
+      }
+      assert.equal(bobId.kemOneTimePrekeyCount(), 1);
+      assert.equal(str((await Session.accept(p, bobId, wire)).plaintext), "intact");
+    });
+
+    it("refuses an initial message with any byte flipped, cleanly and spending nothing (property)", async () => {
+      const aliceId = await DeviceIdentity.generate(p, { oneTimePrekeys: 0 });
+      const bobId = await DeviceIdentity.generate(p, { oneTimePrekeys: 1, kemPrekeys: 1 });
+      const wire = await (await Session.initiate(p, aliceId, claim(bobId))).encrypt(text("flip"));
+      await fc.assert(
+        fc.asyncProperty(fc.nat(wire.length - 1), fc.integer({ min: 1, max: 255 }), async (at, mask) => {
+          const bad = wire.slice();
+          bad[at]! ^= mask;
+          const c = await code(() => Session.accept(p, bobId, bad));
+          // TOO_MANY_SKIPPED: a flip in the first ratchet header's message number.
+          assert.ok(c !== null && ["DECRYPT_FAILED", "NO_PREKEY", "UNSUPPORTED_VERSION", "TOO_MANY_SKIPPED"].includes(c), `byte ${at}: ${c}`);
+          assert.equal(bobId.kemOneTimePrekeyCount(), 1);
+          assert.equal(bobId.oneTimePrekeyCount(), 1);
+        }),
+        { numRuns: 40 },
+      );
+      assert.equal(str((await Session.accept(p, bobId, wire)).plaintext), "flip");
+    });
+
+    it("never accepts a one-time KEM prekey twice", async () => {
+      const bobId = await DeviceIdentity.generate(p, { oneTimePrekeys: 0, kemPrekeys: 1 });
+      const bundle = claim(bobId);
+      const first = await (await Session.initiate(p, await DeviceIdentity.generate(p, { oneTimePrekeys: 0 }), bundle)).encrypt(text("1"));
+      // Another initiator given the same claimed bundle (a server handing a key out twice).
+      const second = await (await Session.initiate(p, await DeviceIdentity.generate(p, { oneTimePrekeys: 0 }), bundle)).encrypt(text("2"));
+      await Session.accept(p, bobId, first);
+      await rejectsWith(() => Session.accept(p, bobId, first), "NO_PREKEY");
+      await rejectsWith(() => Session.accept(p, bobId, second), "NO_PREKEY");
+      const restored = await DeviceIdentity.fromJSON(p, JSON.parse(JSON.stringify(bobId.toJSON())));
+      await rejectsWith(() => Session.accept(p, restored, second), "NO_PREKEY");
+    });
+
+    it("keeps the previous last-resort KEM prekey for one rotation", async () => {
+      const aliceId = await DeviceIdentity.generate(p, { oneTimePrekeys: 0 });
+      const bobId = await DeviceIdentity.generate(p, { oneTimePrekeys: 0, kemPrekeys: 0 });
+      const wire = await (await Session.initiate(p, aliceId, claim(bobId))).encrypt(text("in flight"));
+      await bobId.rotateSignedPrekey();
+      assert.equal(str((await Session.accept(p, bobId, wire)).plaintext), "in flight");
+      await bobId.rotateSignedPrekey();
+      await rejectsWith(() => Session.accept(p, bobId, wire), "NO_PREKEY");
+    });
+
+    it("refuses an X3DH initial message (no KEM) from a peer", async () => {
+      const aliceId = await DeviceIdentity.generate(p, { oneTimePrekeys: 0 });
+      const bobId = await DeviceIdentity.generate(p, { oneTimePrekeys: 0 });
+      const wire = await (await Session.initiate(p, aliceId, claim(bobId))).encrypt(text("downgrade"));
+      const x3dh = concat(Uint8Array.of(1), wire.subarray(1, KEM_AT), wire.subarray(CT_END));
+      assert.equal(Session.isInitialMessage(x3dh), true);
+      await rejectsWith(() => Session.accept(p, bobId, x3dh), "UNSUPPORTED_VERSION");
+    });
+
+    it("carries on a session made before PQXDH (version 1 on the wire)", async () => {
+      const { alice, bob } = await established(p);
+      await alice.decrypt(await bob.encrypt(text("ack")));
+      const old = (s: Session) => {
+        const { wire: _w, ...json } = JSON.parse(JSON.stringify(s.toJSON()));
+        return Session.fromJSON(p, json);
+      };
+      const [a1, b1] = [old(alice), old(bob)];
+      const m = await a1.encrypt(text("classic"));
+      assert.equal(m[0], 1);
+      assert.equal(str(await b1.decrypt(m)), "classic");
+      assert.equal(str(await a1.decrypt(await b1.encrypt(text("back")))), "back");
+      await rejectsWith(() => bob.decrypt(m), "DECRYPT_FAILED");
     });
   });
 

@@ -13,7 +13,7 @@ const pairs: [Provider, Provider][] = providers.flatMap((x) => providers.filter(
 
 for (const [x, y] of pairs) {
   describe(`what ${x.name} encrypts, ${y.name} decrypts`, () => {
-    it("X3DH and the ratchet, through JSON", async () => {
+    it("PQXDH and the ratchet, through JSON", async () => {
       const aliceId = await DeviceIdentity.generate(x.p, { oneTimePrekeys: 1 });
       const bobId = await DeviceIdentity.fromJSON(y.p, (await DeviceIdentity.generate(x.p, { oneTimePrekeys: 1 })).toJSON());
       const alice = await Session.initiate(x.p, aliceId, claim(bobId));

@@ -5,11 +5,19 @@ import { Session } from "../src/session.ts";
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const str = (b: Uint8Array): string => new TextDecoder().decode(b);
 
-/** A claim from a device's bundle: its signed prekey and (optionally) its first one-time prekey. */
+/**
+ * A claim from a device's bundle, as the server makes it: its signed prekey and last-resort
+ * KEM prekey, and (optionally) its first one-time prekey and first one-time KEM prekey.
+ */
 export function claim(device: DeviceIdentity, withOneTime = true): PrekeyBundle {
-  const { oneTimePrekeys, ...rest } = device.publicBundle();
+  const { oneTimePrekeys, kemOneTimePrekeys, ...rest } = device.publicBundle();
   const first = oneTimePrekeys[0];
-  return withOneTime && first ? { ...rest, oneTimePrekey: first } : rest;
+  const firstKem = kemOneTimePrekeys?.[0];
+  return {
+    ...rest,
+    ...(withOneTime && first ? { oneTimePrekey: first } : {}),
+    ...(withOneTime && firstKem ? { kemOneTimePrekey: firstKem } : {}),
+  };
 }
 
 /** Alice and Bob with an established session (Bob has decrypted Alice's first message). */

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { CommonEnv, ConfigError, loadConfig, redactConfig } from "./config.ts";
+import { COMMON_SECRETS, CommonEnv, ConfigError, loadConfig, redactConfig } from "./config.ts";
 
 const Schema = z.object({
   ...CommonEnv,
@@ -51,5 +51,20 @@ describe("redactConfig", () => {
     assert.equal(out["NATS_URL"], "nats://a:[redacted]@n1:4222,nats://n2:4222");
     assert.equal(out["SECRET"], "[redacted]");
     assert.equal(out["PORT"], 1);
+  });
+});
+
+describe("CommonEnv's NATS user", () => {
+  it("is optional, and its password is among the secrets every service redacts", () => {
+    const open = loadConfig(Schema, { DATABASE_URL: "postgres://x", SECRET: "s".repeat(16) });
+    assert.equal(open.NATS_USER, undefined);
+    const config = loadConfig(Schema, { DATABASE_URL: "postgres://x", SECRET: "s".repeat(16), NATS_USER: "edge", NATS_PASSWORD: "n0123456789abcdef" });
+    const printed = JSON.stringify(redactConfig(config, COMMON_SECRETS));
+    assert.ok(!printed.includes("n0123456789abcdef"));
+    assert.match(printed, /"NATS_USER":"edge"/);
+  });
+
+  it("refuses a user name NATS would not take as one token", () => {
+    assert.throws(() => loadConfig(Schema, { DATABASE_URL: "postgres://x", SECRET: "s".repeat(16), NATS_USER: "a b" }), /NATS_USER/);
   });
 });

@@ -12,12 +12,19 @@ export type LogLevel = z.output<typeof LogLevel>;
  */
 export const CommonEnv = {
   NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
+  /** The service's own NATS user (deploy/nats/permissions.ts); unset on an open NATS. */
+  NATS_USER: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, "must be 1-32 of a-z 0-9 _ -, starting with a letter").optional(),
+  /** That user's password; set with NATS_USER, never printed. */
+  NATS_PASSWORD: z.string().min(1).optional(),
   DATABASE_URL: z.string().min(1),
   NATTER_NAMESPACE: z.string().regex(NAMESPACE_PATTERN, "must be 1-32 of a-z 0-9 _ -").default("natter"),
   LOG_LEVEL: LogLevel.default("info"),
   /** Copies JetStream keeps of every stream and bucket natter creates: 3 on a NATS cluster. */
   NATTER_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 } as const;
+
+/** Entries of CommonEnv never to print: every service's startup line redacts them. */
+export const COMMON_SECRETS = ["NATS_PASSWORD"] as const;
 
 /** Invalid configuration: `problems` names every bad variable, never its value. */
 export class ConfigError extends Error {

@@ -1,17 +1,8 @@
-import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiError, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, type JetStreamManager, type StreamInfo } from "@nats-io/jetstream";
+import type { StorePublish } from "./store-publisher.ts";
 import type { Names } from "@natter/protocol";
-import { ensureWorkQueue } from "./work-queue.ts";
+import { ensureStream, streamInfo } from "./work-queue.ts";
 
-const SECOND_NS = 1_000_000_000;
-/** Deliveries a device may have unacked at once; JetStream pauses it beyond. */
-const MAX_ACK_PENDING = 1000;
-/**
- * How long each pull waits on the server. Idle heartbeats come at half of it, and two
- * missed ones make the client pull again: when the consumer's leader dies with its NATS
- * node, the pending pull dies too, so this bounds how long a device goes without
- * deliveries (the library's 30 s default stalled online users for 30 s).
- */
-const PULL_EXPIRES_MS = 10_000;
 /**
  * Waits between tries of a publish that failed: a stream leader election on a cluster
  * takes a few seconds, and a retry with the same `Nats-Msg-Id` is stored at most once.
@@ -37,43 +28,93 @@ export interface InboxCaps {
 }
 
 /**
- * Creates or updates the INBOX stream: one subject per user, a work queue (a message is
- * removed once acked; one consumer per user filter), file storage, 30 days, a 2-minute
- * dedup window for `Nats-Msg-Id`, `replicas` copies on a cluster (R3 in production).
- * Past `caps` the stream refuses new messages (`discard: new`, per subject too) instead of
- * evicting stored ones; a stream made with `discard: old` is updated in place (nats-server
- * 2.9 allows it). Without `caps` an existing stream keeps the caps it has, so a service
- * that does not own them (group) never undoes what the edges were configured with.
- * Safe to call from every replica at start.
+ * Creates or updates the INBOX stream: one subject per user, file storage, 30 days, a
+ * 2-minute dedup window for `Nats-Msg-Id`, `replicas` copies on a cluster (R3 in
+ * production). Every message it stores is republished at once to the user's live subject
+ * (core NATS) with its stream sequence and the sequence of the user's message stored
+ * before it, which is how an edge delivers without a consumer per device (see
+ * `DeviceFeeds`). A message stays until the receiving edge purges the user's subject up
+ * to what the device acked. Past `caps` the stream refuses new messages (`discard: new`,
+ * per subject too) instead of evicting stored ones. Without `caps` an existing stream keeps
+ * the caps it has, so a service that does not own them (group) never undoes what the
+ * edges were configured with. A work-queue INBOX stream of an earlier natter gives its
+ * messages to this one (`moveLegacyInbox`). Safe to call from every replica at start.
  */
 export async function ensureInboxStream(
   jsm: JetStreamManager, n: Names, opts: { replicas?: number; caps?: InboxCaps } = {},
 ): Promise<void> {
-  const caps = opts.caps ?? (await currentCaps(jsm, n.inboxStream)) ?? INBOX_DEFAULTS;
-  await ensureWorkQueue(jsm, {
+  const [current, legacy] = await Promise.all([streamInfo(jsm, n.inboxStream), streamInfo(jsm, n.legacyInboxStream)]);
+  const caps = opts.caps ?? capsOf(current) ?? capsOf(legacy) ?? INBOX_DEFAULTS;
+  // The old stream gives up its subjects first, so that the new one can claim them.
+  if (legacy?.config.subjects.includes(n.inboxWildcard)) {
+    await jsm.streams.update(n.legacyInboxStream, { ...legacy.config, subjects: [`${n.namespace}.inbox-legacy.*`] });
+  }
+  await ensureStream(jsm, {
     name: n.inboxStream,
     subjects: [n.inboxWildcard],
+    retention: RetentionPolicy.Limits,
     max_msgs_per_subject: caps.maxPerUser,
     max_bytes: caps.maxBytes,
     discard: DiscardPolicy.New,
     discard_new_per_subject: true,
+    // The user's id is the subject's one wildcard token; it is kept in the live subject.
+    republish: { src: n.inboxWildcard, dest: n.live("{{wildcard(1)}}") },
     num_replicas: opts.replicas ?? 1,
   });
+  if (legacy) await moveLegacyInbox(jsm, n);
 }
 
-/** The caps an existing INBOX stream refuses at, or undefined when it has none yet. */
-async function currentCaps(jsm: JetStreamManager, stream: string): Promise<InboxCaps | undefined> {
+/** The caps a stream refuses at, or undefined when it has none (or there is no stream). */
+function capsOf(info: StreamInfo | undefined): InboxCaps | undefined {
+  if (!info) return undefined;
+  const { config } = info;
+  if (config.discard !== DiscardPolicy.New || config.max_msgs_per_subject <= 0 || config.max_bytes <= 0) return undefined;
+  return { maxPerUser: config.max_msgs_per_subject, maxBytes: config.max_bytes };
+}
+
+/** The consumer every starting service shares to move a legacy inbox's messages. */
+const MOVE_CONSUMER = "move_to_v2";
+
+/**
+ * Moves the messages of the work-queue INBOX stream an earlier natter made (which could
+ * not be given a live republish in place) into the new stream, keeping each one's subject
+ * and `Nats-Msg-Id`, and deletes the old stream once it is empty. Its device consumers go
+ * (their edges' clients reconnect and are fed from the new stream). Every starting service
+ * may run it at once: they share one consumer, and the new stream's dedup window stores
+ * each message once. A user's moved messages arrive after any stored meanwhile.
+ */
+async function moveLegacyInbox(jsm: JetStreamManager, n: Names): Promise<void> {
   try {
-    const { config } = await jsm.streams.info(stream);
-    if (config.discard !== DiscardPolicy.New || config.max_msgs_per_subject <= 0 || config.max_bytes <= 0) return undefined;
-    return { maxPerUser: config.max_msgs_per_subject, maxBytes: config.max_bytes };
-  } catch (err) {
-    if (err instanceof JetStreamApiError && err.code === STREAM_NOT_FOUND) return undefined;
-    throw err;
+    for await (const consumer of jsm.consumers.list(n.legacyInboxStream)) {
+      if (consumer.name !== MOVE_CONSUMER) await jsm.consumers.delete(n.legacyInboxStream, consumer.name).catch(() => false);
+    }
+    await jsm.consumers.add(n.legacyInboxStream, { durable_name: MOVE_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });
+    const js = jsm.jetstream();
+    const consumer = await js.consumers.get(n.legacyInboxStream, MOVE_CONSUMER);
+    for (;;) {
+      let moved = 0;
+      for await (const m of await consumer.fetch({ max_messages: 256, expires: 1000 })) {
+        try {
+          await publishWithRetry(js, m.subject, m.data, m.headers?.get("Nats-Msg-Id") || `legacy-${m.seq}`);
+        } catch (error) {
+          // A full inbox in the new stream: the message stays in the old one for a later start.
+          if (inboxRefusal(error)) continue;
+          throw error;
+        }
+        m.ack();
+        moved++;
+      }
+      if (moved === 0) break;
+    }
+  } catch (error) {
+    // Another service finished the move and deleted the old stream under this one's reads.
+    if (!(await streamInfo(jsm, n.legacyInboxStream))) return;
+    throw error;
   }
+  const left = await streamInfo(jsm, n.legacyInboxStream);
+  if (left?.state.messages === 0) await jsm.streams.delete(n.legacyInboxStream).catch(() => false);
 }
 
-const STREAM_NOT_FOUND = 10059;
 /** JetStream's code for a message the stream would not store (its description says which limit). */
 const STORE_REFUSED = 10077;
 
@@ -92,43 +133,6 @@ export function inboxRefusal(error: unknown): InboxRefusal | undefined {
   return undefined;
 }
 
-/** The durable consumer an edge makes for a receiving device (the bench's baseline uses it too). */
-function deviceConsumerConfig(n: Names, userId: string) {
-  return {
-    durable_name: n.deviceConsumer(userId),
-    filter_subject: n.inbox(userId),
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: 30 * SECOND_NS,
-    max_ack_pending: MAX_ACK_PENDING,
-    inactive_threshold: 600 * SECOND_NS,
-  };
-}
-
-/** How an edge pulls a device's consumer. */
-const DEVICE_PULL = { max_messages: 256, expires: PULL_EXPIRES_MS } as const;
-
-/**
- * Starts delivering a device's inbox to `callback`. The stream is a work queue, so the
- * device's durable consumer is made anew each time: it starts at exactly what is still
- * unacked, and what was in flight on a dead edge comes again at once, not after an ack
- * timeout.
- */
-export async function consumeDeviceInbox(
-  js: JetStreamClient,
-  jsm: JetStreamManager,
-  n: Names,
-  userId: string,
-  callback: (m: JsMsg) => void,
-): Promise<ConsumerMessages> {
-  const stream = n.inboxStream;
-  const name = n.deviceConsumer(userId);
-  await jsm.consumers.delete(stream, name).catch(() => false);
-  await jsm.consumers.add(stream, deviceConsumerConfig(n, userId));
-  const consumer = await js.consumers.get(stream, name);
-  return consumer.consume({ ...DEVICE_PULL, callback });
-}
-
 /**
  * The `Nats-Msg-Id` of a fan-out copy. JetStream dedups per stream, so each member's copy
  * of one message needs an id of its own; a 1:1 message's is its id.
@@ -137,12 +141,25 @@ export function copyMsgId(messageId: string, userId: string): string {
   return `${messageId}:${userId}`;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The message id that a record stored in `userId`'s inbox under `Nats-Msg-Id` `storedId`
+ * carries: its own id for a 1:1 message, the id before `:<userId>` for a fan-out copy.
+ * Undefined for any other shape (a record moved from the old inbox): read the record then.
+ */
+export function messageIdOf(storedId: string | undefined, userId: string): string | undefined {
+  if (storedId === undefined) return undefined;
+  const id = storedId.endsWith(`:${userId}`) ? storedId.slice(0, -userId.length - 1) : storedId;
+  return UUID.test(id) ? id : undefined;
+}
+
 /**
  * Stores encoded records (MessagePack `InboxMessage`s) in users' inboxes, each publish
  * tried again through a leader election; a repeat within the dedup window stores nothing.
  */
 export class InboxWriter {
-  constructor(private readonly js: JetStreamClient, private readonly n: Names) {}
+  constructor(private readonly js: StorePublish, private readonly n: Names) {}
 
   /** A 1:1 message: deduplicated by its id. Resolves once stored. */
   message(to: string, messageId: string, record: Uint8Array): Promise<void> {
@@ -173,7 +190,7 @@ export class InboxWriter {
  * leader election may be under way; rejects with the last error after the last try, and
  * at once when a cap refused the message (see `inboxRefusal`).
  */
-export async function publishWithRetry(js: JetStreamClient, subject: string, data: Uint8Array, msgID: string): Promise<void> {
+export async function publishWithRetry(js: StorePublish, subject: string, data: Uint8Array, msgID: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
       await js.publish(subject, data, { msgID });

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { Closers } from "./closers.ts";
-import { ConfigError, loadConfig, redactConfig, type LogLevel } from "./config.ts";
+import { COMMON_SECRETS, ConfigError, loadConfig, redactConfig, type LogLevel } from "./config.ts";
 import { startHealth } from "./health.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createRegistry } from "./metrics.ts";
@@ -17,7 +17,7 @@ export interface ServiceDefinition<S extends ServiceEnv, R extends RunningServic
   readonly name: string;
   /** Its environment, parsed once from `process.env`. */
   readonly env: S;
-  /** Configuration entries never to print. */
+  /** Configuration entries never to print, besides CommonEnv's (NATS_PASSWORD). */
   readonly secrets?: readonly string[];
   /** The port of /healthz, /readyz and /metrics; 0 serves none. */
   healthPort(config: Readonly<z.output<S>>): number;
@@ -97,7 +97,7 @@ async function start<S extends ServiceEnv, R extends RunningService>(
   logger: Logger,
   closers: Closers,
 ): Promise<void> {
-  logger.info({ config: redactConfig(config, service.secrets ?? []) }, "starting");
+  logger.info({ config: redactConfig(config, [...COMMON_SECRETS, ...(service.secrets ?? [])]) }, "starting");
   const metrics = createRegistry(service.name);
   const running = await service.start(config, { logger, metrics });
   closers.push(() => running.close());

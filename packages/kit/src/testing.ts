@@ -178,7 +178,7 @@ async function startPostgres(tc: Testcontainers, hostNetwork: boolean): Promise<
 }
 
 /** A port nothing listens on now, on 127.0.0.1. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

@@ -1,8 +1,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { DiscardPolicy, jetstream, JetStreamApiError, jetstreamManager, RetentionPolicy, type JetStreamManager } from "@nats-io/jetstream";
+import { AckPolicy, DiscardPolicy, jetstream, JetStreamApiError, jetstreamManager, RetentionPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { names } from "@natter/protocol";
-import { connectNats, ensureInboxStream, ensureWorkQueue, inboxRefusal, InboxWriter, publishWithRetry, type NatsConnection } from "@natter/kit";
+import { connectNats, copyMsgId, ensureInboxStream, nextStored, ensureWorkQueue, inboxRefusal, InboxWriter, messageIdOf, publishWithRetry, type NatsConnection } from "@natter/kit";
 import { quietLogger, testServices, type TestServices } from "@natter/kit/testing";
 
 describe("the inbox", () => {
@@ -27,7 +27,8 @@ describe("the inbox", () => {
     await Promise.all([ensureInboxStream(jsm, n), ensureInboxStream(jsm, n)]);
     const info = await jsm.streams.info(n.inboxStream);
     assert.deepEqual(info.config.subjects, [n.inboxWildcard]);
-    assert.equal(info.config.retention, RetentionPolicy.Workqueue);
+    assert.equal(info.config.retention, RetentionPolicy.Limits);
+    assert.deepEqual(info.config.republish, { src: n.inboxWildcard, dest: n.live("{{wildcard(1)}}") });
     assert.equal(info.config.max_msgs_per_subject, 100_000);
     assert.equal(info.config.duplicate_window, 120 * 1e9);
     assert.equal(info.config.max_age, 30 * 24 * 3600 * 1e9);
@@ -58,6 +59,15 @@ describe("the inbox", () => {
     assert.equal(info.state.subjects?.[n.inbox(ann)], 2, "the message and ann's copy");
     assert.equal(info.state.subjects?.[n.inbox(bob)], 1, "bob's copy");
   });
+
+  it("reads a stored record's message id back from its Nats-Msg-Id, for a 1:1 message and a member's copy", () => {
+    const [ann, bob, id] = ["22222222-2222-4222-8222-222222222222", "33333333-3333-4333-8333-333333333333", "44444444-4444-4444-8444-444444444444"];
+    assert.equal(messageIdOf(id, ann), id);
+    assert.equal(messageIdOf(copyMsgId(id, ann), ann), id);
+    assert.equal(messageIdOf(copyMsgId(id, bob), ann), undefined, "another member's copy");
+    assert.equal(messageIdOf("legacy-12", ann), undefined);
+    assert.equal(messageIdOf(undefined, ann), undefined);
+  });
 });
 
 describe("the inbox's caps", () => {
@@ -84,6 +94,7 @@ describe("the inbox's caps", () => {
       await test(n);
     } finally {
       await jsm.streams.delete(n.inboxStream).catch(() => false);
+      await jsm.streams.delete(n.legacyInboxStream).catch(() => false);
     }
   }
 
@@ -116,15 +127,22 @@ describe("the inbox's caps", () => {
     assert.equal(inboxRefusal(refused), "STORAGE_FULL");
   }));
 
-  it("turns a stream made to discard old messages into one that refuses new ones, in place, keeping what it holds", () => withInbox(async (n) => {
-    await ensureWorkQueue(jsm, { name: n.inboxStream, subjects: [n.inboxWildcard], num_replicas: 1, max_msgs_per_subject: 100_000 });
-    await new InboxWriter(jetstream(nc), n).message(ann, "kept", new Uint8Array([1]));
-    await ensureInboxStream(jsm, n, { caps: { maxPerUser: 50, maxBytes: 1024 * 1024 } });
-    const info = await jsm.streams.info(n.inboxStream);
-    assert.equal(info.config.discard, DiscardPolicy.New);
-    assert.equal(info.config.discard_new_per_subject, true);
-    assert.equal(info.config.max_msgs_per_subject, 50);
-    assert.equal(info.state.messages, 1);
+  it("moves the messages of an earlier natter's work-queue inbox into the new stream, and deletes the old one", () => withInbox(async (n) => {
+    await ensureWorkQueue(jsm, { name: n.legacyInboxStream, subjects: [n.inboxWildcard], num_replicas: 1, max_msgs_per_subject: 50, max_bytes: 1024 * 1024, discard: DiscardPolicy.New, discard_new_per_subject: true });
+    await jsm.consumers.add(n.legacyInboxStream, { durable_name: "dev_old", filter_subject: n.inbox(ann), ack_policy: AckPolicy.Explicit });
+    const legacy = new InboxWriter(jetstream(nc), n);
+    for (const id of ["a1", "a2"]) await legacy.message(ann, id, new TextEncoder().encode(id));
+    await legacy.message(bob, "b1", new TextEncoder().encode("b1"));
+
+    await Promise.all([ensureInboxStream(jsm, n), ensureInboxStream(jsm, n)]);
+    await assert.rejects(jsm.streams.info(n.legacyInboxStream), /not found/);
+    const info = await jsm.streams.info(n.inboxStream, { subjects_filter: n.inboxWildcard });
+    assert.deepEqual(info.state.subjects, { [n.inbox(ann)]: 2, [n.inbox(bob)]: 1 }, "each message once, under its subject");
+    assert.deepEqual([info.config.max_msgs_per_subject, info.config.max_bytes], [50, 1024 * 1024], "the old stream's caps");
+    const first = await nextStored(jsm, n.inboxStream, n.inbox(ann), 1);
+    assert.equal(first?.header.get("Nats-Msg-Id"), "a1", "its id kept, so a retried send is still a duplicate");
+    await ensureInboxStream(jsm, n);
+    assert.equal((await jsm.streams.info(n.inboxStream)).state.messages, 3, "run again: nothing more");
   }));
 
   it("keeps the caps an edge set when a service that does not own them ensures the stream", () => withInbox(async (n) => {

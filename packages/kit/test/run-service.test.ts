@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../src/testing.ts";
 
 const fixture = fileURLToPath(new URL("./fixtures/service.ts", import.meta.url));
 const VALID = { FIXTURE_PORT: "1", FIXTURE_SECRET: "fixture-secret-value" };
@@ -26,14 +26,6 @@ function start(env: Record<string, string>) {
   const ready = printed("ready\n");
   ready.catch(() => {}); // awaited by the tests that expect readiness
   return { child, ready, printed, exited, out: () => stdout, err: () => stderr };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe("runService", () => {

@@ -71,11 +71,21 @@ export const AuthApi = {
   exists: verb(z.object({ userId: Uuid }), z.object({ exists: z.boolean() })),
   /** `userId` is the claimer: claims are limited per claimer and per target. */
   claim: verb(z.object({ userId: Uuid, username: Name }), z.object({ userId: Uuid, username: Name, bundle: PrekeyBundle })),
-  /** Adds one-time prekeys; `replace` first drops every unused one (after a restore from backup). */
-  prekeys: verb(z.object({ userId: Uuid, add: z.array(SignedPrekey).max(1000), replace: z.boolean().optional() }), z.object({ count: z.number().int() })),
+  /**
+   * Adds one-time prekeys (`addKem`: one-time ML-KEM-768 prekeys); `replace` first drops
+   * every unused one of both kinds (after a restore from backup). Answers how many of each are
+   * left, and whether the server holds a last-resort KEM prekey for the user.
+   */
+  prekeys: verb(
+    z.object({ userId: Uuid, add: z.array(SignedPrekey).max(1000), addKem: z.array(SignedPrekey).max(1000).optional(), replace: z.boolean().optional() }),
+    z.object({ count: z.number().int(), kemCount: z.number().int(), kemLastResort: z.boolean() }),
+  ),
   backup: verb(z.object({ userId: Uuid, put: Backup.optional() }), z.object({ backup: Backup })),
-  /** Replaces the user's signed prekey (the client rotates it; its signature is for clients to check). */
-  signedPrekey: verb(z.object({ userId: Uuid, key: SignedPrekey }), z.object({})),
+  /**
+   * Replaces the user's signed prekey, and the last-resort KEM prekey with it when given (the
+   * client rotates them; their signatures are for clients to check).
+   */
+  signedPrekey: verb(z.object({ userId: Uuid, key: SignedPrekey, kemLastResort: SignedPrekey.optional() }), z.object({})),
   /** The caller blocks `username`: no messages from them, and presence and profile hidden both ways. */
   block: verb(z.object({ userId: Uuid, username: Name }), z.object({})),
   /** Undoes a block; unblocking someone not blocked is not an error. */

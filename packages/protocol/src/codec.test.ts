@@ -1,7 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { decodeBody, encodeFrame, FrameReader } from "./codec.ts";
+import { decodeBody, encodeDeliverFrame, encodeFrame, encodeRecord, FrameReader } from "./codec.ts";
+import { ServerFrame } from "./frames.ts";
+import { parse } from "./parse.ts";
 import { NatterError } from "./errors.ts";
 
 describe("frame codec", () => {
@@ -33,5 +35,19 @@ describe("frame codec", () => {
 
   it("calls a body that is not MessagePack a bad frame", () => {
     assert.throws(() => decodeBody(Buffer.from([0xc1])), (e: unknown) => e instanceof NatterError && e.code === "BAD_FRAME");
+  });
+
+  it("makes a stored record's deliver frame without decoding it, byte for byte the encoded frame", () => {
+    fc.assert(fc.property(
+      fc.uuid(), fc.uuid(), fc.uint8Array({ maxLength: 2000 }), fc.nat(), fc.option(fc.uuid().map((id) => ({ id, name: "team" })), { nil: undefined }),
+      (id, from, body, sentAt, group) => {
+        const msg = { v: 1, id, from, fromName: "alice", body, sentAt, group };
+        const frame = encodeDeliverFrame(encodeRecord(msg));
+        assert.deepEqual(frame, encodeFrame({ t: "deliver", msg }));
+        const [read] = new FrameReader().push(frame);
+        const parsed = parse(ServerFrame, decodeBody(read!));
+        assert.equal(parsed.t, "deliver");
+      },
+    ), { numRuns: 100 });
   });
 });

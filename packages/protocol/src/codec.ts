@@ -25,11 +25,16 @@ export function encodeFrame(frame: object): Buffer {
  * (a batch of deliveries, the answers to a batch of sends) costs one write, not one each.
  */
 export function writeFrame(socket: Writable, frame: object): void {
+  writeEncoded(socket, encodeFrame(frame));
+}
+
+/** Writes a frame already encoded (by `encodeFrame` or `encodeDeliverFrame`), corked as `writeFrame` does. */
+export function writeEncoded(socket: Writable, frame: Uint8Array): void {
   if (socket.writableCorked === 0) {
     socket.cork();
     process.nextTick(uncork, socket);
   }
-  socket.write(encodeFrame(frame));
+  socket.write(frame);
 }
 
 function uncork(socket: Writable): void {
@@ -92,4 +97,22 @@ export class FrameReader {
 /** MessagePack for stored records (inbox messages): the same encoding as frames, no length header. */
 export function encodeRecord(record: object): Uint8Array {
   return encoder.encode(record);
+}
+
+// `{t: "deliver", msg: …}` up to its message: a map of two, its first pair and the second key
+// (the encoding of `{t: "deliver", msg: null}` without the final nil).
+const DELIVER_HEAD = encoder.encode({ t: "deliver", msg: null }).slice(0, -1);
+
+/**
+ * The `deliver` frame of a stored record, made without decoding it: the frame is the
+ * record's bytes behind a fixed head, byte for byte what `encodeFrame({t: "deliver", msg})`
+ * makes of the decoded record. The record must be one the services stored (`encodeRecord`).
+ */
+export function encodeDeliverFrame(record: Uint8Array): Buffer {
+  const length = DELIVER_HEAD.byteLength + record.byteLength;
+  const out = Buffer.allocUnsafe(HEADER + length);
+  out.writeUInt32BE(length, 0);
+  out.set(DELIVER_HEAD, HEADER);
+  out.set(record, HEADER + DELIVER_HEAD.byteLength);
+  return out;
 }

@@ -30,6 +30,8 @@ export const ERRORS = {
   NOT_ADMIN: "only admins can add or remove members",
   GROUP_CLOSED: "that group is closed: an admin has to add you",
   GROUP_NAME_TAKEN: "a group of that name exists already",
+  BAD_ENTRY: "the group change is not valid: it is not signed by a member allowed to make it, or does not match the group",
+  STALE_HEAD: "the group changed meanwhile: try again",
   FILE_TOO_LARGE: "the file is larger than the server accepts",
   NO_SUCH_FILE: "no such file (it may have expired)",
   MESSAGE_TOO_LARGE: "the message is larger than the server accepts",

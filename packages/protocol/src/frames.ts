@@ -1,14 +1,18 @@
 import { z } from "zod";
 import { ERRORS } from "./errors.ts";
 import { Name } from "./names.ts";
-import { GroupMember, GroupSummary, GroupView } from "./group-api.ts";
+import { ChainEntryText, ChainHead, GroupMember, GroupSummary, GroupView } from "./group-api.ts";
 import { WhoEntry } from "./presence-api.ts";
 import { ProfileBlob } from "./profile.ts";
 import { SessionSummary } from "./session-summary.ts";
 export { MAX_MESSAGE_BODY } from "./limits.ts";
 
-/** Protocol version spoken in `hello`/`welcome` (2: the login secret replaced the password). */
-export const PROTOCOL_VERSION = 2;
+/**
+ * Protocol version spoken in `hello`/`welcome` (2: the login secret replaced the password;
+ * 3: bundles carry ML-KEM-768 prekeys and new sessions start with PQXDH, whose sealed
+ * messages say so in their first byte).
+ */
+export const PROTOCOL_VERSION = 3;
 
 const RequestId = z.number().int().nonnegative().max(2 ** 32);
 const Bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, "expected bytes");
@@ -22,6 +26,9 @@ const Token = z.string().max(4096);
 
 export const SignedPrekey = z.object({ id: z.number().int().nonnegative().max(2 ** 31), publicKey: Base64url, signature: Base64url });
 export type SignedPrekey = z.infer<typeof SignedPrekey>;
+/** At most this many one-time prekeys of a kind in one upload (an ML-KEM-768 key is 1 184 bytes). */
+const MAX_PREKEY_UPLOAD = 1000;
+const KemPrekeys = z.array(SignedPrekey).max(MAX_PREKEY_UPLOAD);
 
 /** A device's public keys as the server stores them (private keys never leave the client). */
 export const PublicBundle = z.object({
@@ -30,12 +37,21 @@ export const PublicBundle = z.object({
   identityDhKey: Base64url,
   identityDhSignature: Base64url,
   signedPrekey: SignedPrekey,
-  oneTimePrekeys: z.array(SignedPrekey).max(1000),
+  oneTimePrekeys: z.array(SignedPrekey).max(MAX_PREKEY_UPLOAD),
+  /** ML-KEM-768 prekeys for PQXDH, each signed by the identity key: the last-resort one and one-time ones. */
+  kemLastResortPrekey: SignedPrekey.optional(),
+  kemOneTimePrekeys: KemPrekeys.optional(),
 });
 export type PublicBundle = z.infer<typeof PublicBundle>;
 
-/** What a prekey claim returns: the bundle with at most one one-time prekey. */
-export const PrekeyBundle = PublicBundle.omit({ oneTimePrekeys: true }).extend({ oneTimePrekey: SignedPrekey.optional() });
+/**
+ * What a prekey claim returns: the bundle with at most one one-time prekey and at most one
+ * one-time KEM prekey (the last-resort KEM prekey stands in when none is left).
+ */
+export const PrekeyBundle = PublicBundle.omit({ oneTimePrekeys: true, kemOneTimePrekeys: true }).extend({
+  oneTimePrekey: SignedPrekey.optional(),
+  kemOneTimePrekey: SignedPrekey.optional(),
+});
 export type PrekeyBundle = z.infer<typeof PrekeyBundle>;
 
 /** An opaque encrypted key backup (base64url, made by the client). */
@@ -45,7 +61,12 @@ export const Backup = z.string().min(16).max(256 * 1024).regex(/^[A-Za-z0-9_.-]*
 
 export const ClientFrame = z.discriminatedUnion("t", [
   /** `redirected`: this client was sent here by another edge, so it is not sent on again. */
-  z.object({ t: z.literal("hello"), v: z.number().int(), client: z.string().max(64).optional(), redirected: z.boolean().optional() }),
+  /**
+   * `redirected`: an edge sent the client here, so it stays. `back`: the client lost its
+   * connection and is coming back with its session, so it stays where it landed (unless
+   * the edge drains).
+   */
+  z.object({ t: z.literal("hello"), v: z.number().int(), client: z.string().max(64).optional(), redirected: z.boolean().optional(), back: z.boolean().optional() }),
   /** Before register or login: the salt to stretch the password under (made up for a name nobody has). */
   z.object({ t: z.literal("salt"), id: RequestId, username: z.string().max(64) }),
   z.object({ t: z.literal("register"), id: RequestId, username: z.string().max(64), salt: PasswordSalt, secret: LoginSecret, bundle: PublicBundle, backup: Backup }),
@@ -64,16 +85,21 @@ export const ClientFrame = z.discriminatedUnion("t", [
   z.object({ t: z.literal("ack"), msgId: Uuid }),
   z.object({ t: z.literal("user"), id: RequestId, user: Name }),
   z.object({ t: z.literal("claim"), id: RequestId, user: Name }),
-  z.object({ t: z.literal("prekeys"), id: RequestId, add: z.array(SignedPrekey).max(1000), replace: z.boolean().optional() }),
+  /** Adds one-time prekeys (`addKem`: one-time ML-KEM-768 ones); `replace` first drops every unused one of both kinds. */
+  z.object({ t: z.literal("prekeys"), id: RequestId, add: z.array(SignedPrekey).max(MAX_PREKEY_UPLOAD), addKem: KemPrekeys.optional(), replace: z.boolean().optional() }),
   z.object({ t: z.literal("backup"), id: RequestId, put: Backup.optional() }),
-  /** Replaces my signed prekey (rotated every 7 days by default); answered `ok`. */
-  z.object({ t: z.literal("signedPrekey"), id: RequestId, key: SignedPrekey }),
+  /** Replaces my signed prekey and with it my last-resort KEM prekey (rotated every 7 days by default); answered `ok`. */
+  z.object({ t: z.literal("signedPrekey"), id: RequestId, key: SignedPrekey, kemLastResort: SignedPrekey.optional() }),
   z.object({ t: z.literal("ping"), id: RequestId }),
-  /** A group command; `user` for add, remove and admin; `members` for create. */
+  /**
+   * A group command; `user` for add, remove and admin; `members` for create; `entry` (the
+   * signed change) for every op that changes the group; `after` for chain.
+   */
   z.object({
     t: z.literal("group"), id: RequestId,
-    op: z.enum(["create", "join", "members", "add", "remove", "leave", "admin", "close"]),
+    op: z.enum(["create", "join", "members", "add", "remove", "leave", "admin", "close", "chain"]),
     name: Name, user: Name.optional(), members: z.array(Name).max(256).optional(),
+    entry: ChainEntryText.optional(), after: z.number().int().min(-1).optional(),
   }),
   z.object({ t: z.literal("groups"), id: RequestId }),
   /** A group message, sealed with the sender's sender key. */
@@ -148,7 +174,8 @@ export const ServerFrame = z.discriminatedUnion("t", [
   z.object({ t: z.literal("accepted"), id: RequestId, msgId: Uuid }),
   z.object({ t: z.literal("user"), id: RequestId, userId: Uuid, username: Name, identityKey: Base64url }),
   z.object({ t: z.literal("keys"), id: RequestId, userId: Uuid, username: Name, bundle: PrekeyBundle }),
-  z.object({ t: z.literal("prekeys"), id: RequestId, count: z.number().int() }),
+  /** How many one-time prekeys the server holds for me, of each kind, and whether it holds my last-resort KEM prekey. */
+  z.object({ t: z.literal("prekeys"), id: RequestId, count: z.number().int(), kemCount: z.number().int().optional(), kemLastResort: z.boolean().optional() }),
   z.object({ t: z.literal("backup"), id: RequestId, backup: Backup }),
   z.object({ t: z.literal("pong"), id: RequestId }),
   z.object({ t: z.literal("who"), id: RequestId, users: z.array(WhoEntry) }),
@@ -156,6 +183,7 @@ export const ServerFrame = z.discriminatedUnion("t", [
   z.object({ t: z.literal("profileOf"), id: RequestId, userId: Uuid, username: Name, blob: ProfileBlob.nullable() }),
   z.object({ t: z.literal("group"), id: RequestId, group: GroupView }),
   z.object({ t: z.literal("groups"), id: RequestId, groups: z.array(GroupSummary) }),
+  z.object({ t: z.literal("chain"), id: RequestId, group: GroupRef, head: ChainHead, entries: z.array(ChainEntryText), more: z.boolean() }),
   z.object({
     t: z.literal("members"), id: RequestId, group: z.object({ id: Uuid, name: Name, closed: z.boolean() }),
     members: z.array(GroupMember.extend({ joinedAt: z.number() })),

@@ -10,6 +10,16 @@ const Millis = z.number().int().nonnegative();
 /** Most usernames one `create` may add at once. */
 export const MAX_INITIAL_MEMBERS = 256;
 
+/** Most characters of one signed membership entry (JSON text, see @natter/crypto's group chain). */
+export const MAX_CHAIN_ENTRY = 256 * 1024;
+/** One signed change of a group's membership, as its signer wrote it (validated by the chain code, not here). */
+export const ChainEntryText = z.string().min(2).max(MAX_CHAIN_ENTRY);
+/** The last entry of a group's chain: its seq and hash (base64url). */
+export const ChainHead = z.object({ seq: z.number().int().nonnegative(), hash: z.string().max(64) });
+export type ChainHead = z.infer<typeof ChainHead>;
+/** Most characters of entries one `chain` answer carries (the client asks again for the rest). */
+export const MAX_CHAIN_PAGE = 512 * 1024;
+
 export const GroupRole = z.enum(["admin", "member"]);
 export type GroupRole = z.infer<typeof GroupRole>;
 
@@ -28,6 +38,8 @@ export type GroupSummary = z.infer<typeof GroupSummary>;
  * travels with the id because auth resolves names to ids, not ids to names.
  */
 const Actor = { userId: Uuid, username: Name } as const;
+/** The signed entry that makes the change: the service applies nothing else. */
+const Entry = { entry: ChainEntryText } as const;
 
 /**
  * The group service's verbs (`<ns>.svc.group.<verb>`). Only edges call them. Mutating
@@ -35,9 +47,9 @@ const Actor = { userId: Uuid, username: Name } as const;
  */
 export const GroupApi = {
   /** The creator becomes admin; `members` are added too (all must exist, else nothing is created). */
-  create: verb(z.object({ ...Actor, name: Name, members: z.array(Name).max(MAX_INITIAL_MEMBERS).optional() }), GroupView),
-  /** Joins an open group, or creates it (the joiner then admin) when there is none. */
-  join: verb(z.object({ ...Actor, name: Name }), GroupView),
+  create: verb(z.object({ ...Actor, ...Entry, name: Name, members: z.array(Name).max(MAX_INITIAL_MEMBERS).optional() }), GroupView),
+  /** Joins an open group (`entry` a join), or creates it (`entry` a genesis, the joiner then admin) when there is none. */
+  join: verb(z.object({ ...Actor, ...Entry, name: Name }), GroupView),
   /** Every group with its member count. */
   list: verb(z.object({}), z.object({ groups: z.array(GroupSummary) })),
   /** The members of a group the caller belongs to. */
@@ -48,14 +60,23 @@ export const GroupApi = {
       members: z.array(GroupMember.extend({ joinedAt: Millis })),
     }),
   ),
-  add: verb(z.object({ ...Actor, name: Name, user: Name }), GroupView),
-  remove: verb(z.object({ ...Actor, name: Name, user: Name }), GroupView),
+  add: verb(z.object({ ...Actor, ...Entry, name: Name, user: Name }), GroupView),
+  remove: verb(z.object({ ...Actor, ...Entry, name: Name, user: Name }), GroupView),
   /** When the last admin leaves, the longest-standing member becomes admin; an empty group is deleted. */
-  leave: verb(z.object({ ...Actor, name: Name }), GroupView),
+  leave: verb(z.object({ ...Actor, ...Entry, name: Name }), GroupView),
   /** Makes another member an admin. */
-  admin: verb(z.object({ ...Actor, name: Name, user: Name }), GroupView),
+  admin: verb(z.object({ ...Actor, ...Entry, name: Name, user: Name }), GroupView),
   /** After this, nobody joins without being added by an admin. */
-  close: verb(z.object({ ...Actor, name: Name }), GroupView),
+  close: verb(z.object({ ...Actor, ...Entry, name: Name }), GroupView),
+  /**
+   * The group's signed entries after seq `after` (-1: from the genesis), oldest first, to
+   * its members, and to anyone when it is open (a joiner builds on its head; a closed
+   * group answers others GROUP_CLOSED); `more` when the page is full.
+   */
+  chain: verb(
+    z.object({ ...Actor, name: Name, after: z.number().int().min(-1) }),
+    z.object({ group: z.object({ id: Uuid, name: Name }), head: ChainHead, entries: z.array(ChainEntryText), more: z.boolean() }),
+  ),
 } as const;
 
 export type GroupApi = typeof GroupApi;

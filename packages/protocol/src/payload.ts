@@ -41,12 +41,22 @@ export const FileRef = z.object({
 });
 export type FileRef = z.infer<typeof FileRef>;
 
+/**
+ * In a group message: the seq and hash of the last membership change the sender had
+ * verified, so a member shown another history by the server notices.
+ */
+const GroupChainHead = z.object({ seq: z.number().int().nonnegative(), hash: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
+
 /** A text message. Every 1:1 payload also carries the sender's `profileKey`, so contacts can read their profile. */
-export const TextPayload = z.object({ v: Version, id: MessageId, type: z.literal("text"), text: z.string().max(200_000), sentAt: SentAt, profileKey: ProfileKey.optional() });
+export const TextPayload = z.object({
+  v: Version, id: MessageId, type: z.literal("text"), text: z.string().max(200_000), sentAt: SentAt, profileKey: ProfileKey.optional(), chain: GroupChainHead.optional(),
+});
 export type TextPayload = z.infer<typeof TextPayload>;
 
 /** A file message: the file itself is uploaded encrypted under the key in `file`. */
-export const FilePayload = z.object({ v: Version, id: MessageId, type: z.literal("file"), file: FileRef, sentAt: SentAt, profileKey: ProfileKey.optional() });
+export const FilePayload = z.object({
+  v: Version, id: MessageId, type: z.literal("file"), file: FileRef, sentAt: SentAt, profileKey: ProfileKey.optional(), chain: GroupChainHead.optional(),
+});
 export type FilePayload = z.infer<typeof FilePayload>;
 
 /** My sender key for a group, sent over the 1:1 session (never shown). */
@@ -60,8 +70,25 @@ export const SenderKeyPayload = z.object({
 });
 export type SenderKeyPayload = z.infer<typeof SenderKeyPayload>;
 
+/**
+ * A receipt for messages the sender of this one received: `delivered` once its client has
+ * stored them, `read` once it has shown them. Sent over the 1:1 session to whoever sent
+ * the messages (in a group too), never shown as a message and never itself receipted.
+ */
+export const ReceiptPayload = z.object({
+  v: Version,
+  id: MessageId,
+  type: z.literal("receipt"),
+  receipt: z.enum(["delivered", "read"]),
+  /** The sealed ids of the messages it is for. */
+  of: z.array(MessageId).min(1).max(100),
+  sentAt: SentAt,
+  profileKey: ProfileKey.optional(),
+});
+export type ReceiptPayload = z.infer<typeof ReceiptPayload>;
+
 /** Any payload, told apart by `type`. */
-export const Payload = z.discriminatedUnion("type", [TextPayload, FilePayload, SenderKeyPayload]);
+export const Payload = z.discriminatedUnion("type", [TextPayload, FilePayload, SenderKeyPayload, ReceiptPayload]);
 export type Payload = z.infer<typeof Payload>;
 
 const encoder = new TextEncoder();

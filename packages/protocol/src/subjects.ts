@@ -15,11 +15,15 @@ export function names(namespace: string) {
   const upper = ns.toUpperCase().replaceAll("-", "_");
   return {
     namespace: ns,
-    inboxStream: `${upper}_INBOX`,
+    /** Every user's stored messages, one subject each, republished live as they are stored. */
+    inboxStream: `${upper}_INBOX_V2`,
+    /** The inbox stream before live republishing (a work queue): its messages move to the new one. */
+    legacyInboxStream: `${upper}_INBOX`,
     inboxWildcard: `${ns}.inbox.*`,
     inbox: (userId: string) => `${ns}.inbox.${userId}`,
-    /** The durable consumer a receiving device binds on the inbox stream. */
-    deviceConsumer: (userId: string) => `dev_${userId}`,
+    /** Where the inbox stream republishes each message it stores, with its sequence (core NATS). */
+    liveWildcard: `${ns}.live.*`,
+    live: (userId: string) => `${ns}.live.${userId}`,
     /** Object store bucket of encrypted files. */
     attachments: `${ns}-attachments`,
     /** One message a unit of file storage a user has used, kept as long as files are (the per-user file quota). */

@@ -193,16 +193,45 @@ describe("auth service over NATS", () => {
     const original = new Map(keys.oneTimePrekeys.map((k) => [k.id, k]));
     for (const c of claims) if (c.bundle.oneTimePrekey) assert.deepEqual(c.bundle.oneTimePrekey, original.get(c.bundle.oneTimePrekey.id));
 
-    assert.deepEqual(await rpc("prekeys", { userId: reg.userId, add: [prekey(500), prekey(501)] }), { count: 2 });
+    assert.deepEqual(await rpc("prekeys", { userId: reg.userId, add: [prekey(500), prekey(501)] }), { count: 2, kemCount: 0, kemLastResort: false });
     assert.equal((await rpc("claim", { userId: crypto.randomUUID(), username: "hank" })).bundle.oneTimePrekey?.id, 500);
     assert.equal(await errorCode(rpc("claim", { userId: crypto.randomUUID(), username: "nobody" })), "NO_SUCH_USER");
     assert.deepEqual(await rpc("user", { username: "HANK" }), { userId: reg.userId, username: "hank", identityKey: keys.identityKey });
     assert.equal(await errorCode(rpc("user", { username: "nobody" })), "NO_SUCH_USER");
     assert.equal(await errorCode(rpc("prekeys", { userId: crypto.randomUUID(), add: [prekey(1)] })), "NO_SUCH_USER");
 
-    assert.deepEqual(await rpc("prekeys", { userId: reg.userId, add: [prekey(600), prekey(601), prekey(602)], replace: true }), { count: 3 },
+    assert.deepEqual(await rpc("prekeys", { userId: reg.userId, add: [prekey(600), prekey(601), prekey(602)], replace: true }), { count: 3, kemCount: 0, kemLastResort: false },
       "replace drops the unused ones first");
     assert.equal((await rpc("claim", { userId: crypto.randomUUID(), username: "hank" })).bundle.oneTimePrekey?.id, 600);
+  });
+
+  it("stores KEM prekeys: each one-time one handed out once, then the last-resort one, replaced with the signed prekey", async () => {
+    const kem = (id: number): SignedPrekey => ({ id, publicKey: b64(1184), signature: b64(64) });
+    const lastResort = kem(1);
+    const keys = { ...bundle(1), kemLastResortPrekey: lastResort, kemOneTimePrekeys: [kem(10), kem(11)] };
+    const reg = await rpc("register", { username: "kemal", salt: SALT, secret: secretOf("kemals password"), bundle: keys, backup: backup(), addr: "t-kem" });
+    const claimOnce = async () => (await rpc("claim", { userId: crypto.randomUUID(), username: "kemal" })).bundle;
+    const [a, b, c] = [await claimOnce(), await claimOnce(), await claimOnce()];
+    assert.deepEqual([a.kemOneTimePrekey, b.kemOneTimePrekey?.id, c.kemOneTimePrekey], [keys.kemOneTimePrekeys[0], 11, undefined]);
+    for (const x of [a, b, c]) assert.deepEqual(x.kemLastResortPrekey, lastResort, "every claim carries the last-resort KEM prekey");
+    assert.deepEqual(await rpc("prekeys", { userId: reg.userId, add: [], addKem: [kem(12), kem(13)] }), { count: 0, kemCount: 2, kemLastResort: true });
+    assert.equal((await claimOnce()).kemOneTimePrekey?.id, 12);
+    assert.equal(await errorCode(rpc("prekeys", { userId: reg.userId, add: [], addKem: [kem(14), kem(14)] })), "INVALID_BUNDLE");
+    assert.deepEqual(await rpc("prekeys", { userId: reg.userId, add: [prekey(1)], addKem: [kem(20)], replace: true }), { count: 1, kemCount: 1, kemLastResort: true });
+
+    const rotated = { signed: prekey(2), kem: kem(2) };
+    await rpc("signedPrekey", { userId: reg.userId, key: rotated.signed, kemLastResort: rotated.kem });
+    const after = await claimOnce();
+    assert.deepEqual([after.signedPrekey, after.kemLastResortPrekey], [rotated.signed, rotated.kem]);
+    // A rotation that names no KEM prekey leaves the stored one.
+    await rpc("signedPrekey", { userId: reg.userId, key: prekey(3) });
+    assert.deepEqual((await claimOnce()).kemLastResortPrekey, rotated.kem);
+
+    // An account made before PQXDH has none until its client publishes one.
+    const old = await rpc("register", { username: "oldie", salt: SALT, secret: secretOf("oldies password"), bundle: bundle(0), backup: backup(), addr: "t-kem" });
+    assert.equal((await rpc("claim", { userId: crypto.randomUUID(), username: "oldie" })).bundle.kemLastResortPrekey, undefined);
+    await rpc("signedPrekey", { userId: old.userId, key: prekey(2), kemLastResort: kem(1) });
+    assert.equal((await rpc("claim", { userId: crypto.randomUUID(), username: "oldie" })).bundle.kemLastResortPrekey?.id, 1);
   });
 
   it("keeps the key backup", async () => {

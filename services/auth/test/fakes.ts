@@ -1,7 +1,7 @@
 // In-memory implementations of the domain's interfaces, for unit tests.
 import type { Clock } from "@natter/kit";
 import type { BlockEvent, PublicBundle, SignedPrekey } from "@natter/protocol";
-import type { Account, AccountStore, ClaimedBundle, NewAccount, PublicIdentity } from "../src/domain/account-store.ts";
+import type { Account, AccountStore, ClaimedBundle, NewAccount, PrekeyCounts, PrekeyUpload, PublicIdentity } from "../src/domain/account-store.ts";
 import type { AttemptStore, LoginState } from "../src/domain/attempt-store.ts";
 import type { BlockStore } from "../src/domain/block-store.ts";
 import type { PasswordHasher } from "../src/domain/password-hasher.ts";
@@ -69,6 +69,7 @@ export class FakeTokens implements TokenIssuer {
 interface StoredAccount extends Account {
   bundle: PublicBundle;
   prekeys: SignedPrekey[];
+  kemPrekeys: SignedPrekey[];
   backup: string;
 }
 
@@ -79,7 +80,7 @@ export class MemoryAccounts implements AccountStore {
     if (await this.findByName(a.username)) return "taken";
     this.byId.set(a.id, {
       id: a.id, username: a.username, passwordHash: a.passwordHash, salt: a.salt,
-      bundle: a.bundle, prekeys: [...a.bundle.oneTimePrekeys], backup: a.backup,
+      bundle: a.bundle, prekeys: [...a.bundle.oneTimePrekeys], kemPrekeys: [...(a.bundle.kemOneTimePrekeys ?? [])], backup: a.backup,
     });
     return "created";
   }
@@ -104,24 +105,26 @@ export class MemoryAccounts implements AccountStore {
   async claimBundle(username: string, withOneTimePrekey = true): Promise<ClaimedBundle | undefined> {
     const a = [...this.byId.values()].find((x) => x.username === username);
     if (!a) return undefined;
-    const { oneTimePrekeys: _all, ...rest } = a.bundle;
+    const { oneTimePrekeys: _all, kemOneTimePrekeys: _kem, ...rest } = a.bundle;
     const oneTimePrekey = withOneTimePrekey ? a.prekeys.shift() : undefined;
-    return { userId: a.id, username: a.username, bundle: oneTimePrekey ? { ...rest, oneTimePrekey } : rest };
+    const kemOneTimePrekey = withOneTimePrekey ? a.kemPrekeys.shift() : undefined;
+    return {
+      userId: a.id, username: a.username,
+      bundle: { ...rest, ...(oneTimePrekey ? { oneTimePrekey } : {}), ...(kemOneTimePrekey ? { kemOneTimePrekey } : {}) },
+    };
   }
-  async addPrekeys(userId: string, keys: readonly SignedPrekey[], replace = false): Promise<number | undefined> {
+  async addPrekeys(userId: string, keys: PrekeyUpload, replace = false): Promise<PrekeyCounts | undefined> {
     const a = this.byId.get(userId);
     if (!a) return undefined;
-    if (replace) a.prekeys = [];
-    for (const key of keys) {
-      a.prekeys = a.prekeys.filter((k) => k.id !== key.id);
-      a.prekeys.push(key);
-    }
-    return a.prekeys.length;
+    const merge = (held: SignedPrekey[], add: readonly SignedPrekey[]) => [...held.filter((k) => !add.some((n) => n.id === k.id)), ...add];
+    a.prekeys = merge(replace ? [] : a.prekeys, keys.curve);
+    a.kemPrekeys = merge(replace ? [] : a.kemPrekeys, keys.kem);
+    return { count: a.prekeys.length, kemCount: a.kemPrekeys.length, kemLastResort: a.bundle.kemLastResortPrekey !== undefined };
   }
-  async setSignedPrekey(userId: string, key: SignedPrekey): Promise<boolean> {
+  async setSignedPrekey(userId: string, key: SignedPrekey, _at: number, kemLastResort?: SignedPrekey): Promise<boolean> {
     const a = this.byId.get(userId);
     if (!a) return false;
-    a.bundle = { ...a.bundle, signedPrekey: key };
+    a.bundle = { ...a.bundle, signedPrekey: key, ...(kemLastResort ? { kemLastResortPrekey: kemLastResort } : {}) };
     return true;
   }
   async putBackup(userId: string, backup: string): Promise<boolean> {

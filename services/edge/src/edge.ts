@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { AuthApi, EDGE_HEARTBEAT_MS, GroupApi, names, PresenceApi } from "@natter/protocol";
-import { connectNats, ensureInboxStream, serviceCall, systemClock, type RunningService, type ServiceDeps } from "@natter/kit";
+import { connectNats, ensureInboxStream, natsCredentials, serviceCall, systemClock, type RunningService, type ServiceDeps } from "@natter/kit";
 import { prometheusEdgeMetrics } from "./adapters/metrics/prometheus.ts";
 import type { EdgeConfig } from "./config.ts";
 import { Admission } from "./domain/admission.ts";
@@ -37,7 +37,7 @@ export interface RunningEdge extends RunningService {
 export async function startEdge(config: Readonly<EdgeConfig>, deps: ServiceDeps): Promise<RunningEdge> {
   const { logger } = deps;
   const n = names(config.NATTER_NAMESPACE);
-  const nc = await connectNats({ servers: config.NATS_URL, name: `edge:${config.EDGE_PORT}`, logger });
+  const nc = await connectNats({ servers: config.NATS_URL, name: `edge:${config.EDGE_PORT}`, logger, credentials: natsCredentials(config) });
   try {
     await ensureInboxStream(await jetstreamManager(nc), n, {
       replicas: config.NATTER_REPLICAS,
@@ -85,7 +85,7 @@ export async function startEdge(config: Readonly<EdgeConfig>, deps: ServiceDeps)
           maxFrame: config.EDGE_MAX_FRAME,
           maxFile: config.EDGE_MAX_FILE,
           chunkSize: config.EDGE_CHUNK_SIZE,
-          redirect: () => balancer.redirect(connections(), draining),
+          redirect: (back) => balancer.redirect(connections(), draining, back),
           auth,
           bus: new NatsSessionBus(nc, n, logger, turn),
           tokens: new JwksTokenVerifier(async () => (await auth("keys", {})).keys),

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Duplex } from "node:stream";
-import { ClientFrame, decodeBody, FrameReader, NatterError, parse, writeFrame, type ServerFrame } from "@natter/protocol";
+import { ClientFrame, decodeBody, encodeFrame, FrameReader, NatterError, parse, writeEncoded, type ServerFrame } from "@natter/protocol";
 import type { Logger } from "@natter/kit";
 import type { Admission } from "./domain/admission.ts";
 import type { PartialFrameBudget } from "./domain/partial-frame-budget.ts";
@@ -46,6 +46,8 @@ export interface Client {
   /** Resolves once the socket has written out what waits in it. */
   drained(): Promise<void>;
   push(frame: ServerFrame): void;
+  /** Sends a frame of type `t` already encoded (see `encodeDeliverFrame`). */
+  pushEncoded(t: ServerFrame["t"], frame: Uint8Array): void;
   /** Answers request `id` (or no request) with the error: a NatterError as it is, anything else as INTERNAL. */
   replyError(id: number | undefined, error: unknown): void;
   /** Ends the connection; a graceful close lets what was written reach the client first. */
@@ -165,9 +167,13 @@ export abstract class FrameConnection<C extends TransportContext = TransportCont
   }
 
   push(frame: ServerFrame): void {
+    this.pushEncoded(frame.t, encodeFrame(frame));
+  }
+
+  pushEncoded(t: ServerFrame["t"], frame: Uint8Array): void {
     if (!this.open || !this.socket.writable) return;
-    this.ctx.metrics.frameOut(frame.t);
-    writeFrame(this.socket, frame);
+    this.ctx.metrics.frameOut(t);
+    writeEncoded(this.socket, frame);
   }
 
   private onData(chunk: Buffer): void {

@@ -44,6 +44,11 @@ export class FakeClient implements SessionClient, MessagingClient, TransferClien
     if (!this.closed) this.pushed.push(frame);
   }
 
+  /** Recorded as the frame the client would read. */
+  pushEncoded(_t: ServerFrame["t"], frame: Uint8Array): void {
+    for (const body of new FrameReader().push(Buffer.from(frame))) this.push(decodeBody(body) as ServerFrame);
+  }
+
   replyError(id: number | undefined, error: unknown): void {
     this.errors.push({ id, code: error instanceof NatterError ? error.code : "INTERNAL" });
   }

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { Closers, ensureInboxStream, Histogram, openServiceConnections, systemClock, type RunningService, type ServiceDeps } from "@natter/kit";
+import { createPrimitives } from "@natter/crypto";
+import { Closers, ensureInboxStream, Histogram, openServiceConnections, StorePublisher, systemClock, type RunningService, type ServiceDeps } from "@natter/kit";
 import { names } from "@natter/protocol";
 import { AuthUserDirectory } from "./adapters/nats/auth-directory.ts";
 import { startFanoutConsumer } from "./adapters/nats/fanout-consumer.ts";
@@ -48,7 +49,9 @@ export async function startGroup(config: Readonly<GroupConfig>, deps: ServiceDep
     await ensureGroupStream(jsm, n, config.NATTER_REPLICAS);
 
     const js = jetstream(nc);
-    const inbox = new JetStreamInboxPublisher(js, n);
+    const publisher = new StorePublisher(nc);
+    closers.push(() => publisher.close());
+    const inbox = new JetStreamInboxPublisher(publisher, n);
     const store = new CachedGroupStore(new PgGroupStore(pool), nc, n, logger);
     closers.push(() => store.close());
     const relay = new OutboxRelay(pool, inbox, logger);
@@ -58,7 +61,7 @@ export async function startGroup(config: Readonly<GroupConfig>, deps: ServiceDep
     const fanout = await startFanoutConsumer({ js, jsm, n, fanout: new GroupFanout({ store, inbox }), logger, onFannedOut: (seconds) => lag.observe(seconds) });
     closers.push(() => fanout.stop());
 
-    const service = new GroupService({ store, users: new AuthUserDirectory(nc, n), relay, clock: deps.clock ?? systemClock, newId: randomUUID });
+    const service = new GroupService({ store, users: new AuthUserDirectory(nc, n), relay, clock: deps.clock ?? systemClock, newId: randomUUID, p: createPrimitives() });
     const server = serveGroup(nc, config.NATTER_NAMESPACE, service, logger);
     // Runs first on close: requests in flight get answers while NATS and Postgres are up.
     closers.push(() => server.drain());

@@ -39,7 +39,7 @@ describe("cached group members (two replicas over one store, real NATS)", () => 
     const member = (username: string): Member => ({ userId: randomUUID(), username, role: "member", joinedAt: Date.now() });
     const [ann, bob] = [member("ann"), member("bob")];
     const id = randomUUID();
-    await b.update("team", () => ({
+    await b.update("team", async () => ({
       changes: [
         { op: "insertGroup", group: { id, name: "team", closed: false, createdAt: Date.now() } },
         { op: "addMember", groupId: id, member: ann },
@@ -53,7 +53,7 @@ describe("cached group members (two replicas over one store, real NATS)", () => 
     assert.deepEqual((await a.recipients(id))?.memberIds, [ann.userId, bob.userId]);
     assert.equal(reads, 1, "the second read came from memory");
 
-    await b.update("team", () => ({ changes: [{ op: "removeMember", groupId: id, userId: bob.userId }], notices: [], result: undefined }));
+    await b.update("team", async () => ({ changes: [{ op: "removeMember", groupId: id, userId: bob.userId }], notices: [], result: undefined }));
     const deadline = Date.now() + 5000;
     while ((await a.recipients(id))?.memberIds.includes(bob.userId)) {
       assert.ok(Date.now() < deadline, "replica a still fans out to the removed member");

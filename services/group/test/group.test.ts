@@ -6,10 +6,12 @@ import { call, connectNats, ensureInboxStream, INBOX_DEFAULTS, loadConfig, serve
 import { quietLogger, testServices, type TestServices } from "@natter/kit/testing";
 import {
   AuthApi, GroupApi, InboxMessage, NatterError, decodeBody, encodeRecord, names, parse,
-  type GroupEnvelope, type GroupVerb, type Names,
+  type GroupEnvelope, type GroupVerb, type GroupView, type Names,
 } from "@natter/protocol";
 import type { z } from "zod";
+import type { ChainOp } from "@natter/crypto";
 import { GroupEnv, startGroup, type RunningGroup } from "../src/index.ts";
+import { FakeDirectory, FakeSigners, identityKeys } from "./fakes.ts";
 import { FANOUT_CONSUMER } from "../src/adapters/nats/fanout-consumer.ts";
 
 const USERNAMES = ["ann", "bob", "cat", "dan", "eve"] as const;
@@ -22,11 +24,51 @@ describe("group service over NATS and Postgres", () => {
   let js: JetStreamClient;
   let jsm: JetStreamManager;
   let group: RunningGroup;
-  const users = new Map<Username, { userId: string; username: Username }>(USERNAMES.map((u) => [u, { userId: randomUUID(), username: u }]));
-  const user = (u: Username) => users.get(u)!;
+  const directory = new FakeDirectory(USERNAMES, () => randomUUID());
+  const signers = new FakeSigners(directory);
+  const user = (u: Username) => directory.get(u);
   const as = (u: Username) => ({ userId: user(u).userId, username: u });
 
   const rpc = <K extends GroupVerb>(verb: K, req: z.input<GroupApi[K]["req"]>) => call(nc, n.groupSvc(verb), GroupApi[verb], req);
+
+  /** The group's stored chain as `u` may read it ([] when there is none to read). */
+  const chainOf = async (u: Username, name: string): Promise<string[]> => {
+    try {
+      return (await rpc("chain", { ...as(u), name, after: -1 })).entries;
+    } catch (err) {
+      if (err instanceof NatterError && (err.code === "NO_SUCH_GROUP" || err.code === "NOT_A_MEMBER")) return [];
+      throw err;
+    }
+  };
+  /** A user as an entry names them (a made-up one for a name nobody has). */
+  const refOf = (name: string) => (directory.users.has(name) ? directory.ref(name) : { userId: randomUUID(), username: name, identityKey: identityKeys().identityKey });
+
+  type Change = "create" | "join" | "add" | "remove" | "leave" | "admin" | "close";
+  /**
+   * A group command as a client makes it: the entry for it signed on the chain as it is
+   * now, rebuilt on the new head when another change came first (as the CLI does).
+   */
+  const change = async <K extends Change>(verb: K, req: Omit<z.input<GroupApi[K]["req"]>, "entry">): Promise<GroupView> => {
+    const actor = req.username as Username;
+    const name = req.name.toLowerCase();
+    const target = "user" in req && typeof req.user === "string" ? req.user : undefined;
+    for (let attempt = 0; ; attempt++) {
+      const chain = verb === "create" ? [] : await chainOf(actor, name);
+      const op: ChainOp = verb === "create" ? signers.genesis(actor, name, [...new Set(("members" in req ? (req.members as string[] | undefined) : undefined) ?? [])].filter((m) => m !== actor && directory.users.has(m as Username)))
+        : verb === "join" ? (chain.length === 0 ? signers.genesis(actor, name) : { type: "join", member: directory.ref(actor) })
+        : verb === "add" ? { type: "add", member: refOf(target!) }
+        : verb === "remove" ? (target === actor ? { type: "leave" } : { type: "remove", userId: refOf(target!).userId })
+        : verb === "admin" ? { type: "promote", userId: refOf(target!).userId }
+        : verb === "leave" ? { type: "leave" }
+        : { type: "close" };
+      try {
+        return await rpc(verb, { ...req, entry: await signers.sign(actor, chain, op) } as z.input<GroupApi[K]["req"]>);
+      } catch (err) {
+        const retry = err instanceof NatterError && (err.code === "STALE_HEAD" || (err.code === "GROUP_NAME_TAKEN" && verb === "join"));
+        if (!retry || attempt >= 3) throw err;
+      }
+    }
+  };
   const refuses = async (promise: Promise<unknown>, code: string) =>
     assert.rejects(promise, (err) => err instanceof NatterError && err.code === code);
 
@@ -39,11 +81,15 @@ describe("group service over NATS and Postgres", () => {
     const pending = (await consumer.info()).num_pending;
     const out: InboxMessage[] = [];
     if (pending === 0) return out;
+    let last = 0;
     for await (const m of await consumer.fetch({ max_messages: pending, expires: 2000 })) {
       out.push(parse(InboxMessage, decodeBody(m.data)));
       await m.ackAck();
+      last = m.seq;
       if (out.length === pending) break;
     }
+    // As an edge does once its device has them.
+    await jsm.streams.purge(n.inboxStream, { filter: n.inbox(id), seq: last + 1 });
     return out;
   };
 
@@ -70,11 +116,7 @@ describe("group service over NATS and Postgres", () => {
     js = jetstream(nc);
     jsm = await jetstreamManager(nc);
     // The one stand-in: auth's `user` verb for a fixed set of users.
-    serve(nc, n.auth("user"), n.authQueue, AuthApi.user, async ({ username }) => {
-      const found = users.get(username as Username);
-      if (!found) throw new NatterError("NO_SUCH_USER");
-      return { ...found, identityKey: "AAAA" };
-    }, logger);
+    serve(nc, n.auth("user"), n.authQueue, AuthApi.user, async ({ username }) => directory.resolve(username), logger);
     const config = loadConfig(GroupEnv, {
       NATS_URL: services.natsUrl,
       DATABASE_URL: services.databaseUrl,
@@ -94,7 +136,7 @@ describe("group service over NATS and Postgres", () => {
   });
 
   it("creates a group with its initial members and tells each of them", async () => {
-    const view = await rpc("create", { ...as("ann"), name: "Alpha", members: ["bob", "cat"] });
+    const view = await change("create", { ...as("ann"), name: "Alpha", members: ["bob", "cat"] });
     assert.equal(view.name, "alpha");
     assert.deepEqual(view.members.map((m) => [m.username, m.role]), [["ann", "admin"], ["bob", "member"], ["cat", "member"]]);
     for (const u of ["ann", "bob", "cat"] as const) {
@@ -105,22 +147,22 @@ describe("group service over NATS and Postgres", () => {
       assert.equal(event?.body.byteLength, 0);
     }
     assert.deepEqual(await inbox("dan"), []);
-    await refuses(rpc("create", { ...as("dan"), name: "alpha" }), "GROUP_NAME_TAKEN");
+    await refuses(change("create", { ...as("dan"), name: "alpha" }), "GROUP_NAME_TAKEN");
   });
 
   it("creates nothing when an initial member does not exist", async () => {
-    await refuses(rpc("create", { ...as("ann"), name: "ghosts", members: ["bob", "nobody"] }), "NO_SUCH_USER");
+    await refuses(change("create", { ...as("ann"), name: "ghosts", members: ["bob", "nobody"] }), "NO_SUCH_USER");
     const { groups } = await rpc("list", {});
     assert.ok(!groups.some((g) => g.name === "ghosts"));
     await refuses(rpc("members", { ...as("ann"), name: "ghosts" }), "NO_SUCH_GROUP");
   });
 
   it("creates a group on the first join and lists member counts", async () => {
-    const first = await rpc("join", { ...as("dan"), name: "beta" });
+    const first = await change("join", { ...as("dan"), name: "beta" });
     assert.deepEqual(first.members.map((m) => [m.username, m.role]), [["dan", "admin"]]);
-    const second = await rpc("join", { ...as("eve"), name: "beta" });
+    const second = await change("join", { ...as("eve"), name: "beta" });
     assert.deepEqual(second.members.map((m) => [m.username, m.role]), [["dan", "admin"], ["eve", "member"]]);
-    await refuses(rpc("join", { ...as("eve"), name: "beta" }), "ALREADY_A_MEMBER");
+    await refuses(change("join", { ...as("eve"), name: "beta" }), "ALREADY_A_MEMBER");
     const joined = (await inbox("dan")).map((m) => m.event?.kind);
     assert.deepEqual(joined, ["created", "joined"]);
     const { groups } = await rpc("list", {});
@@ -128,24 +170,24 @@ describe("group service over NATS and Postgres", () => {
   });
 
   it("lets two people joining a new group at once end up in one group with one admin", async () => {
-    const [a, b] = await Promise.all([rpc("join", { ...as("dan"), name: "race" }), rpc("join", { ...as("eve"), name: "race" })]);
+    const [a, b] = await Promise.all([change("join", { ...as("dan"), name: "race" }), change("join", { ...as("eve"), name: "race" })]);
     assert.equal(a.id, b.id);
     const { members } = await rpc("members", { ...as("dan"), name: "race" });
     assert.deepEqual(members.map((m) => m.role).sort(), ["admin", "member"]);
   });
 
   it("lets only admins add and remove, and tells the removed member", async () => {
-    await rpc("create", { ...as("ann"), name: "gamma", members: ["bob"] });
-    await refuses(rpc("add", { ...as("bob"), name: "gamma", user: "cat" }), "NOT_ADMIN");
-    await refuses(rpc("remove", { ...as("bob"), name: "gamma", user: "ann" }), "NOT_ADMIN");
-    await refuses(rpc("add", { ...as("ann"), name: "gamma", user: "nobody" }), "NO_SUCH_USER");
-    await refuses(rpc("add", { ...as("ann"), name: "gamma", user: "bob" }), "ALREADY_A_MEMBER");
-    await refuses(rpc("remove", { ...as("ann"), name: "gamma", user: "dan" }), "NOT_A_MEMBER");
-    await refuses(rpc("add", { ...as("ann"), name: "nosuch", user: "bob" }), "NO_SUCH_GROUP");
+    await change("create", { ...as("ann"), name: "gamma", members: ["bob"] });
+    await refuses(change("add", { ...as("bob"), name: "gamma", user: "cat" }), "NOT_ADMIN");
+    await refuses(change("remove", { ...as("bob"), name: "gamma", user: "ann" }), "NOT_ADMIN");
+    await refuses(change("add", { ...as("ann"), name: "gamma", user: "nobody" }), "NO_SUCH_USER");
+    await refuses(change("add", { ...as("ann"), name: "gamma", user: "bob" }), "ALREADY_A_MEMBER");
+    await refuses(change("remove", { ...as("ann"), name: "gamma", user: "dan" }), "NOT_A_MEMBER");
+    await refuses(change("add", { ...as("ann"), name: "nosuch", user: "bob" }), "NO_SUCH_GROUP");
 
-    const added = await rpc("add", { ...as("ann"), name: "gamma", user: "cat" });
+    const added = await change("add", { ...as("ann"), name: "gamma", user: "cat" });
     assert.deepEqual(added.members.map((m) => m.username), ["ann", "bob", "cat"]);
-    const removed = await rpc("remove", { ...as("ann"), name: "gamma", user: "bob" });
+    const removed = await change("remove", { ...as("ann"), name: "gamma", user: "bob" });
     assert.deepEqual(removed.members.map((m) => m.username), ["ann", "cat"]);
 
     const bobs = await inbox("bob");
@@ -155,36 +197,36 @@ describe("group service over NATS and Postgres", () => {
   });
 
   it("makes the longest-standing member admin when the last admin leaves, and deletes an empty group", async () => {
-    await rpc("create", { ...as("ann"), name: "delta" });
-    await rpc("join", { ...as("bob"), name: "delta" });
-    await rpc("join", { ...as("cat"), name: "delta" });
-    await refuses(rpc("admin", { ...as("bob"), name: "delta", user: "bob" }), "NOT_ADMIN");
-    const after = await rpc("leave", { ...as("ann"), name: "delta" });
+    await change("create", { ...as("ann"), name: "delta" });
+    await change("join", { ...as("bob"), name: "delta" });
+    await change("join", { ...as("cat"), name: "delta" });
+    await refuses(change("admin", { ...as("bob"), name: "delta", user: "bob" }), "NOT_ADMIN");
+    const after = await change("leave", { ...as("ann"), name: "delta" });
     assert.deepEqual(after.members.map((m) => [m.username, m.role]), [["bob", "admin"], ["cat", "member"]]);
     assert.deepEqual((await inbox("cat")).map((m) => m.event?.kind), ["joined", "left", "admin"]);
     assert.deepEqual((await inbox("ann")).map((m) => m.event?.kind), ["created", "joined", "joined", "left"]);
 
-    const promoted = await rpc("admin", { ...as("bob"), name: "delta", user: "cat" });
+    const promoted = await change("admin", { ...as("bob"), name: "delta", user: "cat" });
     assert.deepEqual(promoted.members.map((m) => m.role), ["admin", "admin"]);
-    await rpc("leave", { ...as("bob"), name: "delta" });
-    await rpc("leave", { ...as("cat"), name: "delta" });
+    await change("leave", { ...as("bob"), name: "delta" });
+    await change("leave", { ...as("cat"), name: "delta" });
     const { groups } = await rpc("list", {});
     assert.ok(!groups.some((g) => g.name === "delta"));
   });
 
   it("refuses joins to a closed group but lets an admin add", async () => {
-    await rpc("create", { ...as("ann"), name: "epsilon" });
-    await refuses(rpc("close", { ...as("dan"), name: "epsilon" }), "NOT_A_MEMBER");
-    const closed = await rpc("close", { ...as("ann"), name: "epsilon" });
+    await change("create", { ...as("ann"), name: "epsilon" });
+    await refuses(change("close", { ...as("dan"), name: "epsilon" }), "NOT_A_MEMBER");
+    const closed = await change("close", { ...as("ann"), name: "epsilon" });
     assert.equal(closed.closed, true);
-    await refuses(rpc("join", { ...as("dan"), name: "epsilon" }), "GROUP_CLOSED");
-    const added = await rpc("add", { ...as("ann"), name: "epsilon", user: "dan" });
+    await refuses(change("join", { ...as("dan"), name: "epsilon" }), "GROUP_CLOSED");
+    const added = await change("add", { ...as("ann"), name: "epsilon", user: "dan" });
     assert.deepEqual(added.members.map((m) => m.username), ["ann", "dan"]);
     assert.equal((await rpc("list", {})).groups.find((g) => g.name === "epsilon")?.closed, true);
   });
 
   it("shows the members only to members", async () => {
-    const view = await rpc("create", { ...as("ann"), name: "zeta", members: ["bob"] });
+    const view = await change("create", { ...as("ann"), name: "zeta", members: ["bob"] });
     const shown = await rpc("members", { ...as("bob"), name: "zeta" });
     assert.deepEqual(shown.group, { id: view.id, name: "zeta", closed: false });
     assert.deepEqual(shown.members.map((m) => [m.username, m.role]), [["ann", "admin"], ["bob", "member"]]);
@@ -192,11 +234,33 @@ describe("group service over NATS and Postgres", () => {
     await refuses(rpc("members", { ...as("cat"), name: "zeta" }), "NOT_A_MEMBER");
   });
 
+  it("stores the chain a member reads back, and refuses a forged, stale or non-admin change", async () => {
+    const view = await change("create", { ...as("ann"), name: "eta", members: ["bob"] });
+    await change("add", { ...as("ann"), name: "eta", user: "cat" });
+    const entries = await chainOf("bob", "eta");
+    const state = await signers.state(entries);
+    assert.equal(state?.groupId, view.id, "the id is the one the genesis commits to");
+    assert.deepEqual(state?.members.map((m) => m.username), ["ann", "bob", "cat"]);
+    const page = await rpc("chain", { ...as("cat"), name: "eta", after: 1 });
+    assert.deepEqual(page.entries, []);
+    assert.deepEqual(page.head, { seq: 1, hash: await signers.hash(entries[1]!) });
+
+    const close = await signers.sign("ann", entries, { type: "close" });
+    const forged = JSON.stringify({ ...JSON.parse(close), sig: (JSON.parse(await signers.sign("bob", entries, { type: "close" })) as { sig: string }).sig });
+    await refuses(rpc("close", { ...as("ann"), name: "eta", entry: forged }), "BAD_ENTRY");
+    await refuses(rpc("close", { ...as("ann"), name: "eta", entry: await signers.sign("ann", entries.slice(0, 1), { type: "close" }) }), "STALE_HEAD");
+    await refuses(rpc("add", { ...as("bob"), name: "eta", user: "dan", entry: await signers.sign("bob", entries, { type: "add", member: directory.ref("dan") }) }), "NOT_ADMIN");
+    const swapped = { ...directory.ref("dan"), identityKey: identityKeys().identityKey };
+    await refuses(rpc("add", { ...as("ann"), name: "eta", user: "dan", entry: await signers.sign("ann", entries, { type: "add", member: swapped }) }), "BAD_ENTRY");
+    assert.deepEqual(await chainOf("ann", "eta"), entries, "nothing refused was stored");
+    assert.equal((await rpc("close", { ...as("ann"), name: "eta", entry: close })).closed, true);
+  });
+
   describe("fan-out", () => {
     let groupId: string;
 
     before(async () => {
-      groupId = (await rpc("create", { ...as("ann"), name: "fanout", members: ["bob", "cat"] })).id;
+      groupId = (await change("create", { ...as("ann"), name: "fanout", members: ["bob", "cat"] })).id;
     });
 
     it("copies a member's message once into each other member's inbox", async () => {
@@ -251,7 +315,7 @@ describe("group service over NATS and Postgres", () => {
     });
 
     it("stops copying to a member once removed", async () => {
-      await rpc("remove", { ...as("ann"), name: "fanout", user: "cat" });
+      await change("remove", { ...as("ann"), name: "fanout", user: "cat" });
       assert.deepEqual((await inbox("cat")).map((m) => m.event?.kind), ["removed"]);
       const env = envelope("bob", groupId);
       await js.publish(n.group(groupId), encodeRecord(env), { msgID: env.id });

@@ -33,7 +33,7 @@ describe("membership events outbox", () => {
     const ann = { userId: randomUUID(), username: "ann" };
     const bob = { userId: randomUUID(), username: "bob" };
     for (const actor of [ann, bob]) {
-      await store.update("omega", (current) => {
+      await store.update("omega", async (current) => {
         const t = joinGroup(current, { actor, now: Date.now(), newId: randomUUID }, "omega");
         return { changes: changesOf(current, t), notices: t.notices, result: undefined };
       });

@@ -33,6 +33,8 @@ export interface PhaseCounts {
   redelivered: number;
   /** Messages shown although their send failed (stored after all): not lost, not owed. */
   storedAfterFailure: number;
+  /** The first few lost: message id and the recipients (user ids) never shown it, to look for in the services' logs. */
+  lostExamples: string[];
   /** The longest gap between two deliveries while a send was accepted and not yet shown. */
   longestStallMs: number;
   /** The longest gap between two deliveries while sends were being made, accepted or not (an outage that refuses or holds sends). */
@@ -245,13 +247,13 @@ const handlers: Record<string, (args: any) => Promise<unknown>> = {
       let c = counts.get(phase);
       if (!c) {
         c = { phase, sent: 0, accepted: 0, failed: 0, copiesExpected: 0, copiesShown: 0, delivered: 0, lost: 0, duplicated: state.duplicated.get(phase) ?? 0,
-          redelivered: state.redelivered.get(phase) ?? 0, storedAfterFailure: 0, longestStallMs: Math.round(state.stalls.get(phase) ?? 0),
+          redelivered: state.redelivered.get(phase) ?? 0, storedAfterFailure: 0, lostExamples: [], longestStallMs: Math.round(state.stalls.get(phase) ?? 0),
           longestGapMs: Math.round(state.gaps.get(phase) ?? 0), slowestMs: Math.round(state.slowest.get(phase) ?? 0) };
         counts.set(phase, c);
       }
       return c;
     };
-    for (const s of state.sent.values()) {
+    for (const [id, s] of state.sent) {
       const c = of(s.phase);
       c.sent += 1;
       if (s.acceptedAt === undefined) {
@@ -263,7 +265,10 @@ const handlers: Record<string, (args: any) => Promise<unknown>> = {
       c.copiesExpected += s.recipients;
       c.copiesShown += s.shownTo.size;
       if (s.owed.size === 0) c.delivered += 1;
-      else c.lost += 1;
+      else {
+        c.lost += 1;
+        if (c.lostExamples.length < 5) c.lostExamples.push(`${id} owed to ${[...s.owed].join(", ")}`);
+      }
     }
     // A phase with no sends of its own (the settling) still reports its stall.
     for (const phase of state.stalls.keys()) of(phase);

@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { call } from "@natter/kit";
 import { AuthApi, GroupApi, names, NatterError } from "@natter/protocol";
-import { fakeBundle } from "../../../bench/lib/bench-stack.ts";
+import { benchIdentity, fakeBundle, genesisEntry } from "../../../bench/lib/bench-stack.ts";
 import { LoadWorker } from "../../../bench/lib/workers.ts";
 import { withLimit } from "../../../bench/load/device.ts";
 import type { Cred } from "../../../bench/load/worker.ts";
@@ -50,7 +50,7 @@ export class SustainedLoad {
           username: `load_${options.tag}_${i}`,
           salt: randomBytes(16).toString("base64url"),
           secret: createHash("sha256").update("reliability-load").digest("base64url"),
-          bundle: fakeBundle(),
+          bundle: fakeBundle(await benchIdentity(`load_${options.tag}_${i}`)),
           backup: randomBytes(1536).toString("base64url"),
           addr: "127.0.0.1",
         };
@@ -74,8 +74,9 @@ export class SustainedLoad {
           const sender: Cred = mine[k++]!;
           const members = mine.slice(k, k + shape.groupRecipients);
           k += shape.groupRecipients;
+          const name = `load-${options.tag}-${w}-${g}`;
           const group = await call(nc, n.groupSvc("create"), GroupApi.create, {
-            userId: sender.userId, username: sender.username, name: `load-${options.tag}-${w}-${g}`, members: members.map((m) => m.username),
+            userId: sender.userId, username: sender.username, name, members: members.map((m) => m.username), entry: await genesisEntry(name, sender, members),
           }, { timeoutMs: 60_000 });
           links.push({ from: sender, to: members, group: group.id });
         }
@@ -114,6 +115,7 @@ export class SustainedLoad {
         }
         for (const key of ["sent", "accepted", "failed", "copiesExpected", "copiesShown", "delivered", "lost", "duplicated", "redelivered", "storedAfterFailure"] as const) m[key] += c[key];
         for (const key of ["longestStallMs", "longestGapMs", "slowestMs"] as const) m[key] = Math.max(m[key], c[key]);
+        m.lostExamples = [...m.lostExamples, ...c.lostExamples].slice(0, 5);
       }
     }
     return [...merged.values()];

@@ -54,6 +54,16 @@ export class NatsNode {
     await Promise.race([waitForPort(port, `nats-server ${name}`, 15_000, host), died]);
   }
 
+  /** SIGSTOP: the server holds its connections and answers nothing, as a hung node does. */
+  pause(): void {
+    if (this.running) this.child!.kill("SIGSTOP");
+  }
+
+  /** SIGCONT after `pause`. */
+  resume(): void {
+    if (this.running) this.child!.kill("SIGCONT");
+  }
+
   /** SIGTERM (a clean stop) or SIGKILL (a crash); waits for the process to end. */
   async stop(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
     if (!this.running) return;

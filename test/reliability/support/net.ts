@@ -1,18 +1,7 @@
 /** Loopback helpers: free ports, waiting for a port to open, sleeping. */
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
+export { freePort } from "@natter/kit/testing";
 
 /** Resolves once something accepts TCP connections on `host`:`port`; throws after `timeoutMs`. */
 export async function waitForPort(port: number, what: string, timeoutMs = 15_000, host = "127.0.0.1"): Promise<void> {

@@ -16,7 +16,7 @@ import { NatsNode, startNatsCluster, startNatsNode, waitForJetStream } from "./n
 import { sleep } from "./net.ts";
 import { SuitePostgres } from "./postgres.ts";
 import { Traffic, type Counts, type User } from "./traffic.ts";
-import { checkLoad, loadTable, SustainedLoad } from "./load.ts";
+import { checkLoad, DEFAULT_LOAD, loadTable, SustainedLoad } from "./load.ts";
 import type { PhaseCounts } from "./load-worker.ts";
 
 const PASSWORD = "reliability horse battery";
@@ -62,11 +62,8 @@ export class Scenario {
   /** A step failed: `tearDown` keeps the work dir for a look. */
   failed = false;
 
-  /**
-   * `load: false` runs the CLI traffic alone (see docs/RELIABILITY.md: a node killed under
-   * sustained load on the cluster is an open finding).
-   */
-  constructor(readonly name: string, private readonly opts: { cluster: boolean; load?: boolean }) {
+  /** `load: false` runs the CLI traffic alone; `rate` (messages a second) changes the load's. */
+  constructor(readonly name: string, private readonly opts: { cluster: boolean; load?: boolean; rate?: number }) {
     this.work = mkdtempSync(join(tmpdir(), `natter-reliability-${name}-`));
     // Postgres runs as the postgres user when the suite runs as root: it must get to its data dir.
     chmodSync(this.work, 0o711);
@@ -101,7 +98,7 @@ export class Scenario {
       namespace: NAMESPACE,
       edgePorts: [0, 0],
       env: {
-        NODE_ENV: "test", AUTH_BCRYPT_COST: "4", AUTH_ADDR_LIMIT: "100000", LOG_LEVEL: "info",
+        NODE_ENV: "test", AUTH_BCRYPT_COST: "4", AUTH_ADDR_LIMIT: "100000", LOG_LEVEL: process.env["NATTER_RELIABILITY_LOG_LEVEL"] ?? "info",
         // The load's devices all log in from loopback: limits meant for abuse must not bite.
         EDGE_MAX_WAITING_PER_ADDR: "100000", EDGE_MAX_WAITING: "100000", EDGE_PRELOGIN_RATE: "100000", EDGE_SEND_RATE: "1000000",
         ...(this.opts.cluster ? { NATTER_REPLICAS: "3" } : {}),
@@ -124,7 +121,8 @@ export class Scenario {
     this.unwatch = this.traffic.watch();
     const edges = this.stack.edges.map((e) => ({ host: "127.0.0.1", port: e.port }));
     if (this.opts.load === false) return;
-    this.load = await SustainedLoad.start({ natsUrl: this.natsUrls.join(","), namespace: NAMESPACE, edges, tag: this.name, phase: "baseline" });
+    const shape = this.opts.rate ? { ...DEFAULT_LOAD, rate: this.opts.rate } : undefined;
+    this.load = await SustainedLoad.start({ natsUrl: this.natsUrls.join(","), namespace: NAMESPACE, edges, tag: this.name, phase: "baseline", ...(shape ? { shape } : {}) });
   }
 
   private async register(name: string): Promise<User> {

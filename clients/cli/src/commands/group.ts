@@ -2,6 +2,7 @@ import type { GroupView } from "@natter/protocol";
 import type { Invocation } from "../invocation.ts";
 import { CliError } from "../errors.ts";
 import type { Link } from "../transport/link.ts";
+import type { GroupChanged, VerifiedGroup } from "../messaging/group-chains.ts";
 import type { Messenger } from "../messaging/messenger.ts";
 import { parseGroupName } from "../messaging/names.ts";
 import { sendFile } from "./send.ts";
@@ -46,17 +47,19 @@ export async function groupAction(ctx: Invocation, link: Link, messenger: Messen
   const name = parseGroupName(need(args.name, `group ${op} <name>`));
   switch (op) {
     case "create": {
-      const { group } = await link.call({ t: "group", op: "create", name, members: args.members ?? [] }, "group");
+      const group = verifiedView(await messenger.changeGroup("create", name, { members: args.members ?? [] }));
       return shown(ctx, group, "created", `created #${group.name} with ${names(group)}`);
     }
     case "join": {
-      const { group } = await link.call({ t: "group", op: "join", name }, "group");
+      const group = verifiedView(await messenger.changeGroup("join", name));
       // Joining a group nobody had made yet makes it, with the joiner as its admin.
       const created = group.members.length === 1;
       return shown(ctx, group, created ? "created" : "joined", `${created ? "created" : "joined"} #${group.name}: ${names(group)}`);
     }
     case "members": {
-      const { group, members } = await link.call({ t: "group", op: "members", name }, "members");
+      // The members its signed changes make, not the server's word (it is warned of when it differs).
+      const group = viewOf(await messenger.groupMembers(name));
+      const members = group.members;
       if (printer.json) for (const m of members) printer.result("", { name: m.username, role: m.role });
       else printer.result([`#${group.name}${group.closed ? " (closed)" : ""}:`, ...members.map((m) => `  ${m.username}${m.role === "admin" ? " (admin)" : ""}`)].join("\n"), {});
       return;
@@ -65,20 +68,20 @@ export async function groupAction(ctx: Invocation, link: Link, messenger: Messen
     case "remove":
     case "admin": {
       const user = need(args.user, `group ${op} <name> <user>`);
-      const { group } = await link.call({ t: "group", op, name, user }, "group");
+      const { view: group } = await messenger.changeGroup(op, name, { user });
       if (op === "remove") await messenger.membershipChanged(group, "removed");
       const sentence = op === "add" ? `added ${user} to #${group.name}` : op === "remove" ? `removed ${user} from #${group.name}` : `${user} is now an admin of #${group.name}`;
       printer.result(sentence, { group: group.name, user, status: op === "admin" ? "admin" : op === "add" ? "added" : "removed" });
       return;
     }
     case "leave": {
-      const { group } = await link.call({ t: "group", op: "leave", name }, "group");
+      const { view: group } = await messenger.changeGroup("leave", name);
       await messenger.membershipChanged(group, "left");
       printer.result(`left #${group.name}`, { group: group.name, status: "left" });
       return;
     }
     case "close": {
-      const { group } = await link.call({ t: "group", op: "close", name }, "group");
+      const { view: group } = await messenger.changeGroup("close", name);
       printer.result(`closed #${group.name}: only admins can let people in now`, { group: group.name, status: "closed" });
       return;
     }
@@ -95,6 +98,18 @@ export async function groupAction(ctx: Invocation, link: Link, messenger: Messen
       return;
     }
   }
+}
+
+/** The group as its verified chain makes it (the server's answer only when there is no chain to show, after leaving). */
+function verifiedView(changed: GroupChanged): GroupView {
+  return changed.verified ? viewOf(changed.verified) : changed.view;
+}
+
+function viewOf(v: VerifiedGroup): GroupView {
+  return {
+    id: v.id, name: v.name, closed: !v.state.open,
+    members: v.state.members.map((m) => ({ userId: m.userId, username: m.username, role: m.admin ? "admin" : "member" })),
+  };
 }
 
 function shown(ctx: Invocation, group: GroupView, status: string, sentence: string): void {

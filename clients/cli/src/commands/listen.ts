@@ -6,7 +6,7 @@ import { interrupted } from "./receive.ts";
 /** `natter listen`: shows messages as they arrive, reconnecting on its own, until interrupted. */
 export async function listenCommand(ctx: Invocation): Promise<void> {
   let link!: Link;
-  const receiver = new Receiver(await ctx.messenger(() => link), ctx.printer, () => link, await ctx.downloader(() => link));
+  const receiver = new Receiver(await ctx.messenger(() => link), ctx.printer, () => link, await ctx.downloader(() => link), await ctx.keeping());
   link = await ctx.link({
     receive: "required",
     persistent: true,

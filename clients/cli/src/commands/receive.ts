@@ -8,7 +8,7 @@ export async function receiveCommand(ctx: Invocation, opts: { wait?: string }): 
   const wait = opts.wait === undefined ? 2 : Number(opts.wait);
   if (!Number.isFinite(wait) || wait < 0 || wait > 86_400) throw new CliError("USAGE", "--wait takes a number of seconds");
   let link!: Link;
-  const receiver = new Receiver(await ctx.messenger(() => link), ctx.printer, () => link, await ctx.downloader(() => link));
+  const receiver = new Receiver(await ctx.messenger(() => link), ctx.printer, () => link, await ctx.downloader(() => link), await ctx.keeping());
   const quiet = new QuietTimer(wait * 1000);
   receiver.onActivity = () => quiet.reset();
   link = await ctx.link({ receive: "required", persistent: false, onDeliver: receiver.push });

@@ -1,4 +1,4 @@
-import { checkCredentials, register } from "../account.ts";
+import { checkCredentials, newAccountKeys, register } from "../account.ts";
 import type { Invocation } from "../invocation.ts";
 import { readPassword } from "../password.ts";
 
@@ -12,9 +12,10 @@ export async function registerCommand(ctx: Invocation, username: string, opts: {
   });
   checkCredentials({ username, password }, true);
   const [home, p, servers] = await Promise.all([ctx.home(), ctx.deps.primitives(), ctx.servers()]);
+  const made = await newAccountKeys(p, { username, password });
   const connection = await ctx.connect();
   try {
-    const grant = await register(connection, home, p, { username, password }, ctx.serverList(servers));
+    const grant = await register(connection, home, made, ctx.serverList(servers));
     ctx.printer.result(`registered ${grant.username}: this home is logged in`, { userId: grant.userId, username: grant.username, status: "registered" });
   } finally {
     await connection.end();

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { Invocation } from "../invocation.ts";
 import { CliError } from "../errors.ts";
 import type { Link } from "../transport/link.ts";
@@ -49,11 +50,11 @@ export async function sendFile(
   const ref = await uploadFile(p, () => link.connectionNow(), file, progress);
   const content = { type: "file", file: ref, sentAt: ctx.deps.now() } as const;
   if ("user" in to) {
-    const sent = await messenger.sendPayload(to.user, content);
+    const sent = await messenger.sendPayload(to.user, content, resolve(file.path));
     if (ctx.printer.json) ctx.printer.result("", { id: sent.id, to: sent.to, status: "accepted", file: { name: ref.name, size: ref.size, mime: ref.mime } });
     else ctx.printer.sent(sent, inShell);
   } else {
-    const sent = await messenger.sendGroup(to.group, content);
+    const sent = await messenger.sendGroup(to.group, content, resolve(file.path));
     if (ctx.printer.json) ctx.printer.result("", { id: sent.id, group: sent.group, status: "accepted", file: { name: ref.name, size: ref.size, mime: ref.mime } });
     else ctx.printer.groupSent(sent, inShell);
   }

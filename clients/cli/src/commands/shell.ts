@@ -8,6 +8,7 @@ import { Receiver } from "../receiver.ts";
 import { blockAction } from "./block.ts";
 import { broadcastAction } from "./broadcast.ts";
 import { groupAction } from "./group.ts";
+import { historyCommand, searchCommand } from "./history.ts";
 import { profileSet, profileShow } from "./profile.ts";
 import { interrupted } from "./receive.ts";
 import { sendFile } from "./send.ts";
@@ -33,6 +34,8 @@ const HELP = [
   "profile show [user]            a user's profile (yours without a user)",
   "verify <user> [--mark-verified]  the safety number with <user> and its state; record that it matched",
   "trust <user>                   accept <user>'s changed identity key after comparing safety numbers",
+  "history <user|#group> [n]      the last n (default 50) messages kept with them, and how far yours got",
+  "search <words…>                kept messages holding every word",
   "logout                         end this session and leave",
   "help                           this list",
   "quit, exit, Ctrl-D             leave (the session stays logged in)",
@@ -44,6 +47,7 @@ const ALIASES: Readonly<Record<string, string>> = {
   sendfile: "sendfile", SENDFILE: "sendfile", group: "group",
   CREATE: "create", JOIN: "join", LIST: "list", SENDGROUP: "sendgroup", SENDGROUPFILE: "sendgroupfile",
   create: "create", join: "join", list: "list", sendgroup: "sendgroup", sendgroupfile: "sendgroupfile",
+  history: "history", search: "search",
   who: "who", whoelse: "who", wholasthr: "wholasthr", broadcast: "broadcast", block: "block", unblock: "unblock", profile: "profile",
 };
 
@@ -97,7 +101,7 @@ export async function shellCommand(ctx: Invocation): Promise<void> {
   });
   try {
     messenger = await ctx.messenger(() => link!);
-    receiver = new Receiver(messenger, ctx.printer, () => link!, await ctx.downloader(() => link!));
+    receiver = new Receiver(messenger, ctx.printer, () => link!, await ctx.downloader(() => link!), await ctx.keeping());
     link = await ctx.link({
       receive: "optional",
       persistent: true,
@@ -179,7 +183,8 @@ export function shellWords(line: string): string[] {
   return words;
 }
 
-async function runLine(ctx: Invocation, link: Link, messenger: Messenger, line: string, show: (l: string) => void): Promise<"quit" | undefined> {
+/** Runs one shell line (the full-screen app runs its slash commands through it too); "quit" when it asks to leave. */
+export async function runLine(ctx: Invocation, link: Link, messenger: Messenger, line: string, show: (l: string) => void): Promise<"quit" | undefined> {
   const match = /^\s*(\S+)(?:\s+(\S+))?(?:\s(.*))?$/.exec(line);
   if (!match) return undefined;
   const [, word, first, rest] = match;
@@ -252,6 +257,16 @@ async function runLine(ctx: Invocation, link: Link, messenger: Messenger, line: 
       return undefined;
     case "profile":
       await profileLine(ctx, link, messenger, first, rest);
+      return undefined;
+    case "history": {
+      const limit = rest?.trim() ?? "";
+      if (!first || !/^\d*$/.test(limit)) throw new CliError("USAGE", "history <user|#group> [n]");
+      await historyCommand(ctx, first, limit === "" ? {} : { limit });
+      return undefined;
+    }
+    case "search":
+      if (!first) throw new CliError("USAGE", "search <words…>");
+      await searchCommand(ctx, shellWords([first, rest ?? ""].join(" ")), {});
       return undefined;
     case "help":
       show(HELP);

@@ -2,7 +2,7 @@ import type { WhoEntry } from "@natter/protocol";
 import type { Invocation } from "../invocation.ts";
 import type { Link } from "../transport/link.ts";
 import { clock, printable } from "../output.ts";
-import { trustState, type TrustState } from "../messaging/contacts.ts";
+import { trustState, type TrustState } from "../messaging/trust-state.ts";
 
 /** `natter who [--last-hour]`: who is online now (or was within the hour), myself and blocks left out. */
 export async function whoCommand(ctx: Invocation, opts: { lastHour?: boolean }): Promise<void> {

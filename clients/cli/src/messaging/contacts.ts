@@ -11,9 +11,9 @@ export interface ContactsDeps {
   notice(n: Notice): void;
 }
 
-/** How far the user trusts a contact: never compared, compared, or changed since the pin. */
-export const TRUST_STATES = ["unverified", "verified", "changed"] as const;
-export type TrustState = (typeof TRUST_STATES)[number];
+import { trustState, type TrustState } from "./trust-state.ts";
+
+export { TRUST_STATES, trustState, type TrustState } from "./trust-state.ts";
 
 /** What a shown message is flagged with when its sender is not simply the pinned contact. */
 export type SenderWarning = "IDENTITY_CHANGED" | "NAME_CLAIMED";
@@ -29,11 +29,6 @@ export interface ContactView {
   changed?: { userId: string; identityKey: string };
 }
 
-/** The trust state of a pinned contact. */
-export function trustState(c: Contact): TrustState {
-  if (c.changed) return "changed";
-  return c.verifiedAt === undefined ? "unverified" : "verified";
-}
 
 /** The error that refuses sending to a contact whose identity changed, naming the commands to run. */
 export function identityChanged(username: string): CliError {

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { v7 } from "uuid";
+import { DeviceIdentity, type DeviceIdentityJSON } from "@natter/crypto";
 import { MessagingPeers } from "../testing/messaging-peers.ts";
+import type { EdgeApi } from "./edge-api.ts";
 import { PREKEY_LOW_WATER, PREKEY_REFILL } from "./direct-sessions.ts";
 
 describe("1:1 sessions", () => {
@@ -107,5 +109,54 @@ describe("1:1 sessions", () => {
     await assert.rejects(alice.messenger.send("nobody", "x"), { code: "NO_SUCH_USER" });
     await assert.rejects(alice.messenger.send("NO", "x"), { code: "INVALID_USERNAME" });
     await assert.rejects(alice.messenger.send("tina", "x"), { code: "SELF" });
+  });
+
+  it("tops up one-time KEM prekeys too, each spent by one first message", async () => {
+    const bob = await peer("pq-bob", { prekeys: PREKEY_LOW_WATER });
+    const alice = await peer("pq-alice");
+    await alice.messenger.send("pq-bob", "hello");
+    assert.equal(peers.edge.kemPrekeyCount(bob.userId), PREKEY_LOW_WATER - 1);
+    assert.deepEqual(await drain(bob), ["pq-alice: hello"]);
+    assert.equal(await bob.messenger.refillPrekeys(), PREKEY_LOW_WATER - 1 + PREKEY_REFILL);
+    assert.equal(peers.edge.kemPrekeyCount(bob.userId), PREKEY_LOW_WATER - 1 + PREKEY_REFILL);
+    const device = await DeviceIdentity.fromJSON(peers.p, (await bob.home.loggedIn()).device);
+    assert.equal(device.kemOneTimePrekeyCount(), PREKEY_LOW_WATER - 1 + PREKEY_REFILL, "the first message's KEM prekey is gone here too");
+  });
+
+  it("refuses a bundle a hostile server stripped of its KEM prekeys, with NO_KEM_PREKEY", async () => {
+    const strip = (honest: EdgeApi): EdgeApi => ({
+      ...honest,
+      claim: async (user) => {
+        const claimed = await honest.claim(user);
+        const { kemLastResortPrekey: _l, kemOneTimePrekey: _o, ...bundle } = claimed.bundle;
+        return { ...claimed, bundle };
+      },
+    });
+    const alice = await peer("strip-alice", { edge: strip });
+    const bob = await peer("strip-bob");
+    await assert.rejects(alice.messenger.send("strip-bob", "harvest me"), { code: "NO_KEM_PREKEY" });
+    assert.deepEqual(peers.edge.inbox(bob.userId), []);
+  });
+
+  it("publishes KEM prekeys for a home made before PQXDH on its next start; its sessions carry on", async () => {
+    const bob = await peer("old-bob");
+    const alice = await peer("old-alice");
+    await alice.messenger.send("old-bob", "before");
+    assert.deepEqual(await drain(bob), ["old-alice: before"]);
+    // Bob's home and the server's copy of his keys as they were before PQXDH.
+    const account = await bob.home.loggedIn();
+    const { kemLastResortPrekey: _a, previousKemLastResortPrekey: _b, kemOneTimePrekeys: _c, nextKemPrekeyId: _d, ...oldDevice } = account.device as DeviceIdentityJSON;
+    await bob.home.writeAccount({ ...account, device: oldDevice });
+    const old = (await DeviceIdentity.fromJSON(peers.p, oldDevice)).publicBundle();
+    peers.edge.republish(bob.userId, { ...old, kemOneTimePrekeys: [] });
+    const carol = await peer("old-carol");
+    await assert.rejects(carol.messenger.send("old-bob", "too early"), { code: "NO_KEM_PREKEY" });
+
+    await bob.messenger.refillPrekeys();
+    const published = peers.edge.claim("old-bob").bundle;
+    assert.ok(published.kemLastResortPrekey && published.kemOneTimePrekey, "the last-resort and one-time KEM prekeys are published");
+    await carol.messenger.send("old-bob", "after");
+    await alice.messenger.send("old-bob", "same session");
+    assert.deepEqual(await drain(bob), ["old-carol: after", "old-alice: same session"]);
   });
 });

@@ -6,8 +6,8 @@ import type { LockedHome } from "../locked-home.ts";
 import type { DirectBody } from "./content.ts";
 import { identityChanged, type Contacts, type ContactView, type SenderWarning, type TrustState } from "./contacts.ts";
 import { resealBackup } from "../key-backup.ts";
-import { rotateSignedPrekeyIfDue } from "./signed-prekey-rotation.ts";
-import type { ClaimedBundle, EdgeApi } from "./edge-api.ts";
+import { publishKemLastResortPrekey, rotateSignedPrekeyIfDue } from "./signed-prekey-rotation.ts";
+import type { ClaimedBundle, EdgeApi, PrekeyCounts } from "./edge-api.ts";
 import type { Incoming } from "./incoming.ts";
 import { parseUserName } from "./names.ts";
 import type { Notice } from "./notice.ts";
@@ -15,7 +15,7 @@ import { checkPlaintextSize } from "./plaintext-size.ts";
 
 /** Kept per peer: the active session and the ones it replaced, tried in turn (simultaneous initiation). */
 const SESSIONS_PER_PEER = 3;
-/** Below this many one-time prekeys on the server, upload `PREKEY_REFILL` more. */
+/** Below this many one-time prekeys of a kind (curve or KEM) on the server, upload `PREKEY_REFILL` more of it. */
 export const PREKEY_LOW_WATER = 20;
 export const PREKEY_REFILL = 50;
 
@@ -106,7 +106,11 @@ export class DirectSessions {
     });
   }
 
-  /** X3DH from a claimed bundle, which must carry the pinned key when there is a pin (a substitute is recorded and refused). */
+  /**
+   * PQXDH from a claimed bundle, which must carry the pinned key when there is a pin (a
+   * substitute is recorded and refused) and a KEM prekey (NO_KEM_PREKEY: never a session
+   * a quantum computer could later open).
+   */
   private async initiate(home: LockedHome, myDevice: unknown, claimed: ClaimedBundle, expectedIdentityKey: string | undefined): Promise<Session> {
     const { p, contacts } = this.deps;
     const device = await DeviceIdentity.fromJSON(p, myDevice);
@@ -115,6 +119,7 @@ export class DirectSessions {
     } catch (err) {
       if (!(err instanceof CryptoError)) throw err;
       if (err.code === "IDENTITY_MISMATCH") return contacts.refuseSubstitute(home, claimed.userId, claimed.bundle.identityKey);
+      if (err.code === "NO_KEM_PREKEY") throw new CliError("NO_KEM_PREKEY", undefined, { cause: err });
       throw new CliError("INVALID_BUNDLE", undefined, { cause: err });
     }
   }
@@ -206,32 +211,39 @@ export class DirectSessions {
   }
 
   /**
-   * Rotates the signed prekey when it is due, and tops up the one-time prekeys on the
-   * server when fewer than PREKEY_LOW_WATER remain (the server's count; this device's own
-   * when the server will not say); the key backup is sealed again after either.
+   * Rotates the signed prekey (and the last-resort KEM prekey with it) when it is due,
+   * publishes the last-resort KEM prekey when the server holds none (a home made before
+   * PQXDH), and tops up each kind of one-time prekey, curve and KEM, on the server when
+   * fewer than PREKEY_LOW_WATER of it remain (the server's count; this device's own when the
+   * server will not say); the key backup is sealed again after any of these. Answers how
+   * many one-time curve prekeys the server holds after a top-up, undefined when none was needed.
    */
   async refillPrekeys(): Promise<number | undefined> {
     const { home, edge, p } = this.deps;
     await rotateSignedPrekeyIfDue({ p, home, edge }, this.deps.now(), this.deps.signedPrekeyMaxAgeMs);
-    let remaining: number;
+    let remaining: PrekeyCounts;
     try {
       remaining = await edge.prekeys([]);
     } catch (err) {
       if (err instanceof CliError && err.code === "CONNECTION_LOST") throw err;
-      remaining = (await DeviceIdentity.fromJSON(p, (await home.loggedIn()).device)).oneTimePrekeyCount();
+      const device = await DeviceIdentity.fromJSON(p, (await home.loggedIn()).device);
+      remaining = { count: device.oneTimePrekeyCount(), kemCount: device.kemOneTimePrekeyCount(), kemLastResort: device.kemLastResortPrekey() !== null };
     }
-    if (remaining >= PREKEY_LOW_WATER) return undefined;
+    if (!remaining.kemLastResort) await publishKemLastResortPrekey({ p, home, edge });
+    const curve = remaining.count < PREKEY_LOW_WATER ? PREKEY_REFILL : 0;
+    const kem = remaining.kemCount < PREKEY_LOW_WATER ? PREKEY_REFILL : 0;
+    if (curve === 0 && kem === 0) return undefined;
     const fresh = await home.withLock(async (locked) => {
       const account = await locked.loggedIn();
       const device = await DeviceIdentity.fromJSON(p, account.device);
-      const added = await device.generateOneTimePrekeys(PREKEY_REFILL);
+      const added = { curve: await device.generateOneTimePrekeys(curve), kem: await device.addKemPrekeys(kem) };
       const updated = { ...account, device: device.toJSON() };
       await locked.writeAccount(updated);
       // The server's backup follows: a restore must find the private halves of what we upload.
       await resealBackup(p, updated, (backup) => edge.putBackup(backup));
       return added;
     });
-    return edge.prekeys(fresh);
+    return (await edge.prekeys(fresh.curve, false, fresh.kem)).count;
   }
 
   /**

@@ -1,11 +1,12 @@
-import { CryptoError, InboundSenderKeys, OutboundSenderKey, fromBase64url, toBase64url, type Primitives } from "@natter/crypto";
+import { CryptoError, InboundSenderKeys, OutboundSenderKey, fromBase64url, headRelation, toBase64url, type ChainOp, type Primitives } from "@natter/crypto";
 import { PAYLOAD_VERSION, decodePayload, encodePayload, type GroupEvent, type InboxMessage, type Payload, type SenderKeyPayload } from "@natter/protocol";
 import { CliError } from "../errors.ts";
 import type { GroupFile, HomeStore } from "../home-store.ts";
 import type { LockedHome } from "../locked-home.ts";
 import { planGroupSend } from "../sender-key-plan.ts";
 import type { Content, DirectBody } from "./content.ts";
-import type { EdgeApi } from "./edge-api.ts";
+import type { EdgeApi, GroupChangeOp } from "./edge-api.ts";
+import { GroupChains, isVerifiedMember, type GroupChanged, type VerifiedGroup } from "./group-chains.ts";
 import type { Incoming } from "./incoming.ts";
 import { parseGroupName } from "./names.ts";
 import type { Notice } from "./notice.ts";
@@ -17,9 +18,16 @@ export interface GroupSenderKeysDeps {
   edge: EdgeApi;
   /** A fresh message id (uuid v7). */
   newId(): string;
+  now(): number;
   notice(n: Notice): void;
   /** Sends over the 1:1 session with `user`: how my sender key reaches each member. */
   sendDirect(user: string, body: DirectBody): Promise<unknown>;
+  /**
+   * A member as the group's chain vouches for them (the key an admin signed for): pinned
+   * when nobody of that id or name is, so the 1:1 session my key goes over must be with
+   * that key, whatever bundle the server hands out. Call under the lock.
+   */
+  vouched(home: LockedHome, member: { userId: string; username: string; identityKey: string }): Promise<unknown>;
 }
 
 /** A group copy that opened with its sender's key: its payload (undefined when this version cannot read it). */
@@ -34,26 +42,48 @@ export interface OpenedGroup {
  * or is removed; what members send is opened with the keys they handed me.
  */
 export class GroupSenderKeys {
-  constructor(private readonly deps: GroupSenderKeysDeps) {}
+  private readonly chains: GroupChains;
+
+  constructor(private readonly deps: GroupSenderKeysDeps) {
+    this.chains = new GroupChains(deps);
+  }
+
+  /** Changes a group by a signed entry (create, join, add, remove, leave, admin, close). */
+  change(op: GroupChangeOp, name: string, args: { user?: string; members?: string[] } = {}): Promise<GroupChanged> {
+    return this.chains.change(op, name, args);
+  }
+
+  /** The group's members as its verified chain makes them; warns of any the server lists otherwise. */
+  async members(name: string): Promise<VerifiedGroup> {
+    const verified = await this.chains.sync(name);
+    await this.chains.checkMembers(verified);
+    return verified;
+  }
 
   /**
-   * Sends `content` to a group: fetches the members, makes a new sender key when the plan
-   * says so (planGroupSend), hands my key over the 1:1 sessions to every member who lacks
-   * it, then seals the message once with the sender key and publishes it. Retried when
-   * another process of this home changed the key meanwhile.
+   * Sends `content` to a group: brings its verified chain up to date (warning of members
+   * the server lists otherwise), makes a new sender key when the plan says so
+   * (planGroupSend), hands my key over the 1:1 sessions to every verified member who lacks
+   * it — and to nobody else — then seals the message once with the sender key and
+   * publishes it. Retried when another process of this home changed the key meanwhile.
    */
   async send(groupName: string, content: Content): Promise<{ id: string; group: string; groupId: string }> {
     const { home, edge, p } = this.deps;
     const name = parseGroupName(groupName);
     const me = await home.loggedIn();
     const id = this.deps.newId();
-    const plaintext = encodePayload({ v: PAYLOAD_VERSION, id, ...content });
-    checkPlaintextSize(plaintext);
+    checkPlaintextSize(encodePayload({ v: PAYLOAD_VERSION, id, ...content, chain: { seq: 0, hash: "A".repeat(43) } }));
     for (let attempt = 0; attempt < 3; attempt++) {
-      const { group, members } = await edge.members(name);
+      const verified = await this.members(name);
+      // My head goes inside: a member whose chain has another entry there sees the fork.
+      const plaintext = encodePayload({ v: PAYLOAD_VERSION, id, ...content, chain: { seq: verified.state.seq, hash: verified.state.head } });
+      const group = { id: verified.id, name: verified.name };
+      if (!isVerifiedMember(verified, me.userId)) throw new CliError("NOT_A_MEMBER");
+      const members = verified.state.members.map((m) => ({ userId: m.userId, username: m.username, identityKey: m.identityKey, joinedAt: m.since }));
       const step = await home.withLock(async (locked) => {
         const g = (await locked.group(group.id)) ?? emptyGroup(group);
         const plan = planGroupSend({ hasKey: g.outbound !== undefined, sentTo: g.sentTo, rotate: g.rotate }, members, me.userId);
+        for (const m of members) if (plan.distributeTo.includes(m.userId)) await this.deps.vouched(locked, m);
         let key = g.outbound === undefined ? undefined : OutboundSenderKey.fromJSON(p, g.outbound);
         if (plan.newKey || !key) {
           key = key ? await key.rotate() : await OutboundSenderKey.create(p, group.id);
@@ -83,8 +113,17 @@ export class GroupSenderKeys {
     throw new CliError("HOME_LOCKED");
   }
 
-  /** Opens a group copy with the sender's sender key for that group. Call under the lock. */
+  /**
+   * Opens a group copy with the sender's sender key for that group, if its sender is a
+   * member by the verified chain (brought up to date when not); else it is dropped with a
+   * notice. Call under the lock.
+   */
   async open(home: LockedHome, msg: InboxMessage, ref: { id: string; name: string }): Promise<OpenedGroup | Incoming> {
+    if (!(await this.isMember(home, ref, msg.from))) {
+      await home.markSeen(msg.id);
+      this.deps.notice({ kind: "group-warning", group: ref.name, text: `dropped a message in #${ref.name} from ${msg.fromName}, who is not a member by its signed changes` });
+      return { kind: "dropped", newSession: false };
+    }
     const g = await home.group(ref.id);
     const stored = g?.inbound[msg.from];
     let plaintext: Uint8Array | undefined;
@@ -106,7 +145,58 @@ export class GroupSenderKeys {
       this.deps.notice({ kind: "undecryptable", user: msg.fromName, id: msg.id, group: ref.name });
       return { kind: "dropped", newSession: false };
     }
-    return { kind: "opened", payload: decodePayload(plaintext) };
+    const payload = decodePayload(plaintext);
+    if (payload && (payload.type === "text" || payload.type === "file") && payload.chain) await this.compareHeads(home, ref, msg.fromName, payload.chain);
+    return { kind: "opened", payload };
+  }
+
+  /** Warns when the head a member's message names is not on my chain (fetching first when theirs is later). */
+  private async compareHeads(home: LockedHome, ref: { id: string; name: string }, from: string, theirs: { seq: number; hash: string }): Promise<void> {
+    let mine = await this.chains.local(home, ref.id);
+    const relation = (v: typeof mine) => (v ? headRelation(v.hashes, { seq: theirs.seq, head: theirs.hash }).kind : "ahead");
+    if (relation(mine) === "ahead") mine = await this.chains.trySync(home, ref);
+    if (mine && relation(mine) === "fork") {
+      this.deps.notice({
+        kind: "group-warning", group: ref.name,
+        text: `${from} sees another history of #${ref.name} at change ${theirs.seq} than this device: the server may be showing members different histories`,
+      });
+    }
+  }
+
+  /** Whether `userId` is a member of the group by my verified chain, brought up to date first when they are not. */
+  private async isMember(home: LockedHome, ref: { id: string; name: string }, userId: string): Promise<boolean> {
+    const local = await this.chains.local(home, ref.id);
+    if (isVerifiedMember(local, userId)) return true;
+    const synced = await this.chains.trySync(home, ref);
+    return isVerifiedMember(synced, userId);
+  }
+
+  /**
+   * Whether a membership event the server sent matches the verified chain. A departure
+   * is taken as said (it only makes my next send rotate, and the one who left cannot
+   * read the chain any more); an arrival, a new admin or closing must be signed.
+   */
+  private async eventIsSigned(home: LockedHome, event: GroupEvent): Promise<boolean> {
+    if (event.kind === "left" || event.kind === "removed") return true;
+    const v = await this.chains.trySync(home, event.group);
+    if (!v) return false;
+    const who = event.user.id;
+    // A change that came late is still signed: look for its entry, not only at the state now.
+    const changes = await this.chains.changes(home, v);
+    const some = (test: (c: { by: string; op: ChainOp }) => boolean) => changes.some(test);
+    switch (event.kind) {
+      case "created":
+        return some(({ by, op }) => op.type === "genesis" && by === who);
+      case "joined":
+        return some(({ op }) => op.type === "join" && op.member.userId === who);
+      case "added":
+        return some(({ op }) => op.type === "add" && op.member.userId === who);
+      case "admin":
+        // Promoted by an admin, or the longest-standing member when the last admin left.
+        return some(({ op }) => op.type === "promote" && op.userId === who) || v.state.members.some((m) => m.userId === who && m.admin);
+      case "closed":
+        return some(({ op }) => op.type === "close");
+    }
   }
 
   /**
@@ -114,6 +204,14 @@ export class GroupSenderKeys {
    * sender key; when it is me, the group's keys here go. Call under the lock.
    */
   async event(home: LockedHome, msg: InboxMessage, event: GroupEvent): Promise<Incoming> {
+    if (!(await this.eventIsSigned(home, event))) {
+      await home.markSeen(msg.id);
+      this.deps.notice({
+        kind: "group-warning", group: event.group.name,
+        text: `the server says ${event.user.name} ${EVENT_WORDS[event.kind]} #${event.group.name}, but no signed change says so — ignored`,
+      });
+      return { kind: "dropped", newSession: false };
+    }
     if (event.kind === "left" || event.kind === "removed") {
       const me = await home.loggedIn();
       const g = (await home.group(event.group.id)) ?? emptyGroup(event.group);
@@ -163,6 +261,10 @@ export class GroupSenderKeys {
     });
   }
 }
+
+const EVENT_WORDS: Record<GroupEvent["kind"], string> = {
+  created: "created", joined: "joined", added: "was added to", removed: "was removed from", left: "left", admin: "is an admin of", closed: "closed",
+};
 
 function emptyGroup(group: { id: string; name: string }): GroupFile {
   return { v: 1, id: group.id, name: group.name, sentTo: {}, rotate: false, inbound: {} };

@@ -5,6 +5,8 @@ import type { Content } from "./content.ts";
 /** A message ready to show (a file once it is downloaded). */
 export interface ShownMessage {
   id: string;
+  /** The id its sender gave it, sealed inside (the one history and receipts name), when the delivery carries another. */
+  sentId?: string;
   /** Who sent it: the contact's name, or the claimed name with the sender's id when that name is pinned to someone else. */
   from: string;
   fromId: string;
@@ -27,9 +29,19 @@ export interface ShownEvent {
   sentAt: number;
 }
 
+/** A receipt from a contact for messages I sent (not shown as a message). */
+export interface ShownReceipt {
+  from: string;
+  fromId: string;
+  receipt: "delivered" | "read";
+  /** The sealed ids of my messages it names. */
+  of: string[];
+}
+
 /** What became of one delivery: something to show, or nothing (acked all the same). */
 export type Incoming =
   | { kind: "message"; message: ShownMessage; newSession: boolean }
+  | { kind: "receipt"; receipt: ShownReceipt; newSession: boolean }
   | { kind: "event"; event: ShownEvent }
   | { kind: "duplicate" }
   | { kind: "dropped"; newSession: boolean };

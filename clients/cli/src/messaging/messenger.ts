@@ -1,11 +1,14 @@
 import type { Primitives } from "@natter/crypto";
 import { FileRef, type InboxMessage, type Payload } from "@natter/protocol";
+import type { History } from "../history.ts";
 import type { HomeStore } from "../home-store.ts";
 import type { LockedHome } from "../locked-home.ts";
-import type { Content, DirectBody } from "./content.ts";
+import { toCliError } from "../errors.ts";
+import type { Content } from "./content.ts";
 import { Contacts, type ContactView, type SenderWarning } from "./contacts.ts";
 import { DirectSessions, type SafetyNumberView } from "./direct-sessions.ts";
-import type { EdgeApi } from "./edge-api.ts";
+import type { EdgeApi, GroupChangeOp } from "./edge-api.ts";
+import type { GroupChanged, VerifiedGroup } from "./group-chains.ts";
 import { GroupSenderKeys } from "./group-sender-keys.ts";
 import type { Incoming, ShownMessage } from "./incoming.ts";
 import type { Notice } from "./notice.ts";
@@ -20,6 +23,8 @@ export interface MessengerDeps {
   notice(n: Notice): void;
   /** How old the signed prekey may get before it is replaced (default 7 days). */
   signedPrekeyMaxAgeMs?: number;
+  /** Where what I send is kept (the commands give the home's history; tests of the core may not). */
+  history?: History;
 }
 
 /**
@@ -37,7 +42,11 @@ export class Messenger {
   constructor(private readonly deps: MessengerDeps) {
     this.contacts = new Contacts(deps);
     this.direct = new DirectSessions({ ...deps, contacts: this.contacts });
-    this.groups = new GroupSenderKeys({ ...deps, sendDirect: (user, body) => this.direct.send(user, body) });
+    this.groups = new GroupSenderKeys({
+      ...deps,
+      sendDirect: (user, body) => this.direct.send(user, body),
+      vouched: (home, m) => this.contacts.observe(home, m.userId, m.username, m.identityKey),
+    });
   }
 
   /** Encrypts `text` for `user`, stores the advanced session and sends it; returns the message id. */
@@ -45,14 +54,26 @@ export class Messenger {
     return this.sendPayload(user, { type: "text", text, sentAt: this.deps.now() });
   }
 
-  /** Sends a text, a file or a sender key to `user` over the 1:1 session (starting one if needed). */
-  sendPayload(user: string, body: DirectBody): Promise<{ id: string; to: string; userId: string }> {
-    return this.direct.send(user, body);
+  /**
+   * Sends a text or a file to `user` over the 1:1 session (starting one if needed) and keeps
+   * it in history (a file with `localPath`, where it was sent from).
+   */
+  async sendPayload(user: string, body: Content, localPath?: string): Promise<{ id: string; to: string; userId: string }> {
+    const sent = await this.direct.send(user, body);
+    await this.keepSent(sent.id, sent.to, body, localPath, sent.userId);
+    return sent;
   }
 
-  /** Sends `content` to a group, sealed once with my sender key. */
-  sendGroup(groupName: string, content: Content): Promise<{ id: string; group: string; groupId: string }> {
-    return this.groups.send(groupName, content);
+  /** Sends `content` to a group, sealed once with my sender key, and keeps it in history. */
+  async sendGroup(groupName: string, content: Content, localPath?: string): Promise<{ id: string; group: string; groupId: string }> {
+    const sent = await this.groups.send(groupName, content);
+    await this.keepSent(sent.id, `#${sent.group}`, content, localPath);
+    return sent;
+  }
+
+  /** Sends a receipt for messages of `user` (never kept in history, never itself receipted). */
+  async sendReceipt(user: string, receipt: "delivered" | "read", of: string[]): Promise<void> {
+    await this.direct.send(user, { type: "receipt", receipt, of, sentAt: this.deps.now() });
   }
 
   /**
@@ -77,6 +98,16 @@ export class Messenger {
       if (msg.group) return this.receiveGroup(home, msg, msg.group);
       return this.receiveDirect(home, msg);
     });
+  }
+
+  /** Changes a group by a signed entry on its verified chain (create, join, add, remove, leave, admin, close). */
+  changeGroup(op: GroupChangeOp, name: string, args: { user?: string; members?: string[] } = {}): Promise<GroupChanged> {
+    return this.groups.change(op, name, args);
+  }
+
+  /** A group's members by its verified chain (warning of any the server lists otherwise). */
+  groupMembers(name: string): Promise<VerifiedGroup> {
+    return this.groups.members(name);
   }
 
   /**
@@ -132,7 +163,21 @@ export class Messenger {
     return this.contacts.profileKey();
   }
 
-  /** A 1:1 message; a sender key in it is taken, never shown. */
+  /** Keeps what was sent in history; it was sent all the same, so a failure here is told, not thrown. */
+  private async keepSent(id: string, conversation: string, content: Content, localPath: string | undefined, peerId?: string): Promise<void> {
+    const history = this.deps.history;
+    if (!history) return;
+    try {
+      const me = (await this.deps.home.readAccount())?.username ?? "";
+      const base = { id, conversation, direction: "out", from: me, sentAt: content.sentAt } as const;
+      if (content.type === "text") history.record({ ...base, type: "text", text: content.text }, peerId);
+      else history.record({ ...base, type: "file", text: content.file.name, file: { size: content.file.size, mime: content.file.mime, path: localPath ?? "" } }, peerId);
+    } catch (err) {
+      this.deps.notice({ kind: "not-kept", id, reason: toCliError(err).message });
+    }
+  }
+
+  /** A 1:1 message; a sender key in it is taken, a receipt handed on, neither shown. */
   private async receiveDirect(home: LockedHome, msg: InboxMessage): Promise<Incoming> {
     const opened = await this.direct.open(home, msg);
     if (opened.kind !== "opened") return opened;
@@ -140,6 +185,14 @@ export class Messenger {
       await this.groups.takeSenderKey(home, msg, opened.payload);
       await home.markSeen(msg.id);
       return { kind: "dropped", newSession: opened.newSession };
+    }
+    if (opened.payload?.type === "receipt") {
+      await home.markSeen(msg.id);
+      if (opened.payload.id !== msg.id) await home.markSeen(opened.payload.id);
+      // A receipt from someone blocked, or not simply the pinned contact, counts for nothing.
+      if (msg.from in (await home.blocks()) || opened.warning !== undefined) return { kind: "dropped", newSession: opened.newSession };
+      const { receipt, of } = opened.payload;
+      return { kind: "receipt", receipt: { from: msg.fromName, fromId: msg.from, receipt, of }, newSession: opened.newSession };
     }
     return this.shown(home, msg, opened.payload, opened.newSession, opened.warning);
   }
@@ -149,7 +202,9 @@ export class Messenger {
     const opened = await this.groups.open(home, msg, ref);
     if (opened.kind !== "opened") return opened;
     const warning = await this.contacts.warningFor(home, msg.from, msg.fromName);
-    return this.shown(home, msg, opened.payload?.type === "sender-key" ? undefined : opened.payload, false, warning, ref.name);
+    // Sender keys and receipts travel 1:1 only: inside a group message they are not understood.
+    const payload = opened.payload?.type === "sender-key" || opened.payload?.type === "receipt" ? undefined : opened.payload;
+    return this.shown(home, msg, payload, false, warning, ref.name);
   }
 
   /**
@@ -164,7 +219,7 @@ export class Messenger {
       await home.markSeen(msg.id);
       return { kind: "dropped", newSession };
     }
-    if (!payload || payload.type === "sender-key") {
+    if (!payload || payload.type === "sender-key" || payload.type === "receipt") {
       await home.markSeen(msg.id);
       this.deps.notice({ kind: "unsupported", user: msg.fromName, id: msg.id });
       return { kind: "dropped", newSession };
@@ -177,7 +232,7 @@ export class Messenger {
     const { v: _v, id: _id, profileKey: _profileKey, ...content } = payload;
     // A known name from an unknown id is never shown as the known person.
     const from = warning === "NAME_CLAIMED" ? `${msg.fromName} [${msg.from}]` : msg.fromName;
-    const message: ShownMessage = { id: msg.id, from, fromId: msg.from, ...(warning ? { warning } : {}), ...(group ? { group } : {}), sentAt: payload.sentAt, content };
+    const message: ShownMessage = { id: msg.id, ...(payload.id === msg.id ? {} : { sentId: payload.id }), from, fromId: msg.from, ...(warning ? { warning } : {}), ...(group ? { group } : {}), sentAt: payload.sentAt, content };
     if (payload.type === "file") {
       const pending = await home.pendingFiles();
       pending[msg.id] = { id: msg.id, from, fromId: msg.from, ...(group ? { group } : {}), sentAt: payload.sentAt, file: payload.file };

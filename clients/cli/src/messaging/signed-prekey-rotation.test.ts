@@ -26,7 +26,7 @@ describe("signed prekey rotation", () => {
     const bob = await peer("bob-rot");
     const backupKey = await withBackupKey(bob, now - SIGNED_PREKEY_MAX_AGE_MS - 1);
     const alice = await peer("alice-rot", { prekeys: 0 });
-    const before = (await peers.edge.edgeFor(alice.userId).claim("bob-rot")).bundle.signedPrekey;
+    const { signedPrekey: before, kemLastResortPrekey: beforeKem } = (await peers.edge.edgeFor(alice.userId).claim("bob-rot")).bundle;
     // Alice's first message is made from the old signed prekey (and none of the one-time ones left).
     for (let i = 0; i < 5; i++) await peers.edge.edgeFor(alice.userId).claim("bob-rot");
     await alice.messenger.send("bob-rot", "in flight");
@@ -35,8 +35,10 @@ describe("signed prekey rotation", () => {
     assert.equal(await rotateSignedPrekeyIfDue(deps, now), true);
     assert.equal(await rotateSignedPrekeyIfDue(deps, now + 1000), false, "not due again so soon");
 
-    const after = (await peers.edge.edgeFor(alice.userId).claim("bob-rot")).bundle.signedPrekey;
+    const claimed = (await peers.edge.edgeFor(alice.userId).claim("bob-rot")).bundle;
+    const after = claimed.signedPrekey;
     assert.notEqual(after.publicKey, before.publicKey);
+    assert.notEqual(claimed.kemLastResortPrekey?.publicKey, beforeKem?.publicKey, "the last-resort KEM prekey rotates with it");
     assert.deepEqual(await drain(bob), ["alice-rot: in flight"], "the previous key still opens what was sent under it");
 
     const sealed = peers.edge.backups.get(bob.userId);

@@ -7,9 +7,9 @@ import type { EdgeApi } from "./edge-api.ts";
 export const SIGNED_PREKEY_MAX_AGE_MS = 7 * 86_400_000;
 
 /**
- * Replaces the signed prekey once it is older than `maxAgeMs`. The previous one's private
- * key stays in the device until the next rotation (one more period), so first messages made
- * from a bundle claimed before still open. Order matters: the home first (so the server
+ * Replaces the signed prekey, and the last-resort KEM prekey with it, once it is older than
+ * `maxAgeMs`. The previous ones' private keys stay in the device until the next rotation
+ * (one more period), so first messages made from a bundle claimed before still open. Order matters: the home first (so the server
  * never hands out a key whose private half is missing here), then the backup sealed again,
  * then the new key to the server. A home that never noted when its key was made starts the
  * clock now. True when it rotated.
@@ -30,11 +30,33 @@ export async function rotateSignedPrekeyIfDue(
     }
     if (!due(account.signedPrekeyAt)) return false;
     const device = await DeviceIdentity.fromJSON(p, account.device);
-    const key = await device.rotateSignedPrekey();
+    const { signedPrekey, kemLastResortPrekey } = await device.rotateSignedPrekey();
     const updated = { ...account, device: device.toJSON(), signedPrekeyAt: now };
     await locked.writeAccount(updated);
     await resealBackup(p, updated, (backup) => edge.putBackup(backup));
-    await edge.signedPrekey(key);
+    await edge.signedPrekey(signedPrekey, kemLastResortPrekey);
     return true;
+  });
+}
+
+/**
+ * Publishes the last-resort KEM prekey beside the signed prekey, for when the server holds
+ * none: an account made before PQXDH, or a device whose upload did not arrive. A device
+ * without one (a home made before PQXDH) makes it first, in the same order as a rotation:
+ * the home, then the backup sealed again, then the server.
+ */
+export async function publishKemLastResortPrekey(deps: { p: Primitives; home: HomeStore; edge: EdgeApi }): Promise<void> {
+  const { p, home, edge } = deps;
+  await home.withLock(async (locked) => {
+    const account = await locked.loggedIn();
+    const device = await DeviceIdentity.fromJSON(p, account.device);
+    let kem = device.kemLastResortPrekey();
+    if (!kem) {
+      kem = await device.rotateKemLastResortPrekey();
+      const updated = { ...account, device: device.toJSON() };
+      await locked.writeAccount(updated);
+      await resealBackup(p, updated, (backup) => edge.putBackup(backup));
+    }
+    await edge.signedPrekey(device.currentSignedPrekey(), kem);
   });
 }

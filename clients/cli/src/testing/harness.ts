@@ -55,8 +55,8 @@ export interface Run {
   interrupt: AbortController;
 }
 
-/** Starts `natter <argv>` in process, connecting to `target`. */
-export function start(target: Target, argv: string[], options: { stdin?: string; server?: string } = {}): Run {
+/** Starts `natter <argv>` in process, connecting to `target`; `now` is its clock (the real one unless given). */
+export function start(target: Target, argv: string[], options: { stdin?: string; server?: string; now?: () => number } = {}): Run {
   const stdout = new Capture();
   const stderr = new Capture();
   const stdin = new PassThrough();
@@ -67,7 +67,7 @@ export function start(target: Target, argv: string[], options: { stdin?: string;
     stderr,
     stdin,
     env: { NATTER_SERVER: options.server ?? target.server },
-    now: () => Date.now(),
+    now: options.now ?? (() => Date.now()),
     random: Math.random,
     newId: () => v7(),
     dial: target.dial,
@@ -81,7 +81,7 @@ export function start(target: Target, argv: string[], options: { stdin?: string;
 export async function run(
   target: Target,
   argv: string[],
-  options: { stdin?: string; server?: string } = {},
+  options: { stdin?: string; server?: string; now?: () => number } = {},
 ): Promise<{ code: number; out: string; err: string; stdout: string[] }> {
   const r = start(target, argv, { stdin: "", ...options });
   const code = await r.code;

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { foldName, type GroupEvent, type InboxMessage, type PublicBundle } from "@natter/protocol";
+import { applyEntry, createPrimitives, parseEntry, type ChainState, type Primitives } from "@natter/crypto";
+import { foldName, type GroupEvent, type GroupView, type InboxMessage, type PublicBundle } from "@natter/protocol";
 import { CliError } from "../errors.ts";
-import type { ClaimedBundle, EdgeApi } from "../messaging/edge-api.ts";
+import type { ClaimedBundle, EdgeApi, GroupChangeOp } from "../messaging/edge-api.ts";
 
 interface User {
   userId: string;
@@ -9,25 +10,21 @@ interface User {
   bundle: PublicBundle;
 }
 
-interface Member {
-  userId: string;
-  username: string;
-  role: "admin" | "member";
-  joinedAt: number;
-}
-
 interface Group {
-  id: string;
-  name: string;
-  members: Member[];
+  /** The signed entries, oldest first, and the state they make. */
+  chain: string[];
+  state: ChainState;
+  /** When each member joined, by this server's clock (what `members` reports). */
+  joinedAt: Map<string, number>;
 }
 
 /**
  * The messenger's edge (`EdgeApi`) in memory, for tests of the messaging core: a directory
- * of published bundles, an inbox per user and groups' member lists, which the test sets
- * up and reads. Sends are stored once per id; a group message is copied to every other
- * member once, and only when its sender is a member; membership changes the test makes
- * reach the members' inboxes as events, as the group service sends them.
+ * of published bundles, an inbox per user and groups as chains of signed changes, which
+ * the clients make and the test reads. Sends are stored once per id; a group message is
+ * copied to every other member once, and only when its sender is a member; a change is
+ * checked as the group service checks it (signature, link, rule, each named key the
+ * user's published one) and reaches the members' inboxes as events.
  */
 export class MemoryEdge {
   /** Every group message as published (what a server could see). */
@@ -40,6 +37,8 @@ export class MemoryEdge {
   readonly backups = new Map<string, string>();
   private joinedClock = 0;
 
+  constructor(private readonly p: Primitives = createPrimitives()) {}
+
   /** Registers a user with their device's public bundle; returns their user id. */
   publish(username: string, bundle: PublicBundle): string {
     const user = { userId: randomUUID(), username: foldName(username), bundle: structuredClone(bundle) };
@@ -50,6 +49,11 @@ export class MemoryEdge {
   /** The user's new device replaces the old one (same account, new keys). */
   republish(userId: string, bundle: PublicBundle): void {
     this.user(userId).bundle = structuredClone(bundle);
+  }
+
+  /** How many one-time KEM prekeys the user has left here. */
+  kemPrekeyCount(userId: string): number {
+    return this.user(userId).bundle.kemOneTimePrekeys?.length ?? 0;
   }
 
   /** How many one-time prekeys the user has left here. */
@@ -70,33 +74,19 @@ export class MemoryEdge {
   /** Hands out a prekey bundle for `user`, spending one of their one-time prekeys. */
   claim(user: string): ClaimedBundle {
     const u = this.byName(user);
-    const { oneTimePrekeys, ...rest } = u.bundle;
+    const { oneTimePrekeys, kemOneTimePrekeys, ...rest } = u.bundle;
     const oneTimePrekey = oneTimePrekeys.shift();
-    return { userId: u.userId, username: u.username, bundle: { ...rest, ...(oneTimePrekey ? { oneTimePrekey } : {}) } };
+    const kemOneTimePrekey = kemOneTimePrekeys?.shift();
+    return {
+      userId: u.userId,
+      username: u.username,
+      bundle: { ...rest, ...(oneTimePrekey ? { oneTimePrekey } : {}), ...(kemOneTimePrekey ? { kemOneTimePrekey } : {}) },
+    };
   }
 
-  /** `creator` makes a group (as its admin) with these members; every member is told. */
-  createGroup(creator: string, name: string, members: string[]): { id: string; name: string } {
-    const group: Group = { id: randomUUID(), name: foldName(name), members: [this.member(this.user(creator), "admin")] };
-    for (const m of members.map((n) => this.byName(n))) if (!group.members.some((x) => x.userId === m.userId)) group.members.push(this.member(m, "member"));
-    this.groups.set(group.name, group);
-    this.tell(group, "created", creator, creator);
-    return { id: group.id, name: group.name };
-  }
-
-  /** `userId` joins an existing group; every member is told. */
-  join(userId: string, name: string): void {
-    const group = this.group(name);
-    group.members.push(this.member(this.user(userId), "member"));
-    this.tell(group, "joined", userId, userId);
-  }
-
-  /** `by` removes `username` from the group; the members and the one removed are told. */
-  remove(by: string, name: string, username: string): void {
-    const group = this.group(name);
-    const target = this.byName(username);
-    group.members = group.members.filter((m) => m.userId !== target.userId);
-    this.tell(group, "removed", target.userId, by, [target.userId]);
+  /** The group named `name` as this server holds it (undefined when there is none). */
+  groupState(name: string): ChainState | undefined {
+    return this.groups.get(foldName(name))?.state;
   }
 
   /** The edge as `userId` sees it. */
@@ -113,45 +103,103 @@ export class MemoryEdge {
         this.storedIds.add(msg.id);
         this.deliver(msg.to, { v: 1, id: msg.id, from: userId, fromName: this.user(userId).username, body: new Uint8Array(msg.body), sentAt: Date.now() });
       },
-      prekeys: async (add, replace) => {
+      prekeys: async (add, replace, addKem) => {
         const { bundle } = this.user(userId);
-        if (replace) bundle.oneTimePrekeys = [];
+        if (replace) {
+          bundle.oneTimePrekeys = [];
+          bundle.kemOneTimePrekeys = [];
+        }
         bundle.oneTimePrekeys.push(...add);
-        return bundle.oneTimePrekeys.length;
+        (bundle.kemOneTimePrekeys ??= []).push(...(addKem ?? []));
+        return { count: bundle.oneTimePrekeys.length, kemCount: bundle.kemOneTimePrekeys.length, kemLastResort: bundle.kemLastResortPrekey !== undefined };
       },
       putBackup: async (backup) => {
         this.backups.set(userId, backup);
       },
-      signedPrekey: async (key) => {
-        this.user(userId).bundle.signedPrekey = key;
+      signedPrekey: async (key, kemLastResort) => {
+        const { bundle } = this.user(userId);
+        bundle.signedPrekey = key;
+        if (kemLastResort) bundle.kemLastResortPrekey = kemLastResort;
       },
       members: async (name) => {
         const group = this.groups.get(foldName(name));
         if (!group) throw new CliError("NO_SUCH_GROUP");
-        if (!group.members.some((m) => m.userId === userId)) throw new CliError("NOT_A_MEMBER");
-        return { group: { id: group.id, name: group.name, closed: false }, members: group.members.map((m) => ({ ...m })) };
+        const { state } = group;
+        if (!state.members.some((m) => m.userId === userId)) throw new CliError("NOT_A_MEMBER");
+        return {
+          group: { id: state.groupId, name: state.name, closed: !state.open },
+          members: state.members.map((m) => ({ userId: m.userId, username: m.username, role: m.admin ? "admin" : "member", joinedAt: group.joinedAt.get(m.userId) ?? 0 } as const)),
+        };
       },
+      chain: async (name, after) => {
+        const group = this.groups.get(foldName(name));
+        if (!group) throw new CliError("NO_SUCH_GROUP");
+        const { state } = group;
+        if (!state.open && !state.members.some((m) => m.userId === userId)) throw new CliError("GROUP_CLOSED");
+        return { group: { id: state.groupId, name: state.name }, head: { seq: state.seq, hash: state.head }, entries: group.chain.slice(after + 1), more: false };
+      },
+      groupChange: async (req) => this.change(userId, req),
       gsend: async (msg) => {
         this.groupMessages.push({ id: msg.id, from: userId, group: msg.group, body: new Uint8Array(msg.body) });
-        const group = [...this.groups.values()].find((g) => g.id === msg.group);
-        if (!group || !group.members.some((m) => m.userId === userId)) return;
-        for (const m of group.members) {
+        const group = [...this.groups.values()].find((g) => g.state.groupId === msg.group);
+        if (!group || !group.state.members.some((m) => m.userId === userId)) return;
+        for (const m of group.state.members) {
           if (m.userId === userId || this.storedIds.has(`${msg.id}:${m.userId}`)) continue;
           this.storedIds.add(`${msg.id}:${m.userId}`);
           this.deliver(m.userId, {
             v: 1, id: msg.id, from: userId, fromName: this.user(userId).username, body: new Uint8Array(msg.body), sentAt: Date.now(),
-            group: { id: group.id, name: group.name },
+            group: { id: group.state.groupId, name: group.state.name },
           });
         }
       },
     };
   }
 
-  private tell(group: Group, kind: GroupEvent["kind"], who: string, by: string, also: string[] = []): void {
+  /** A signed change, checked as the group service checks it, then applied and told to the members. */
+  private async change(userId: string, req: { op: GroupChangeOp; name: string; entry: string }): Promise<GroupView> {
+    const name = foldName(req.name);
+    const group = this.groups.get(name);
+    const parsed = await parseEntry(this.p, req.entry);
+    if (!parsed.ok || parsed.value.entry.by !== userId) throw new CliError("BAD_ENTRY");
+    const { entry } = parsed.value;
+    if (group && entry.op.type === "genesis") throw new CliError("GROUP_NAME_TAKEN");
+    if (!group && entry.op.type !== "genesis") throw new CliError("NO_SUCH_GROUP");
+    if (group && (entry.prev !== group.state.head || entry.seq !== group.state.seq + 1)) throw new CliError("STALE_HEAD");
+    const named = entry.op.type === "genesis" ? entry.op.members : entry.op.type === "add" || entry.op.type === "join" ? [entry.op.member] : [];
+    for (const m of named) if (this.users.get(m.userId)?.bundle.identityKey !== m.identityKey) throw new CliError("BAD_ENTRY");
+    const r = await applyEntry(this.p, group?.state, req.entry);
+    if (!r.ok) throw new CliError(r.code === "NOT_ADMIN" || r.code === "NOT_A_MEMBER" || r.code === "ALREADY_A_MEMBER" || r.code === "GROUP_CLOSED" ? r.code : "BAD_ENTRY");
+    const before = group?.state;
+    const after = r.value;
+    const next: Group = { chain: [...(group?.chain ?? []), req.entry], state: after, joinedAt: new Map(group?.joinedAt) };
+    for (const m of after.members) if (!next.joinedAt.has(m.userId)) next.joinedAt.set(m.userId, ++this.joinedClock);
+    for (const id of next.joinedAt.keys()) if (!after.members.some((m) => m.userId === id)) next.joinedAt.delete(id);
+    if (after.ended) this.groups.delete(name);
+    else this.groups.set(name, next);
+    const op = entry.op;
+    const tellAll = (kind: GroupEvent["kind"], who: string, also: string[] = []) => this.tell(after, kind, who, userId, also);
+    switch (op.type) {
+      case "genesis": tellAll("created", userId); break;
+      case "join": tellAll("joined", userId); break;
+      case "add": tellAll("added", op.member.userId); break;
+      case "remove": tellAll("removed", op.userId, [op.userId]); break;
+      case "leave": tellAll("left", userId, [userId]); break;
+      case "promote": tellAll("admin", op.userId); break;
+      case "close": tellAll("closed", userId); break;
+      case "rename": break;
+    }
+    for (const m of after.members) if (m.admin && before?.members.some((b) => b.userId === m.userId && !b.admin) && op.type === "leave") tellAll("admin", m.userId);
+    return {
+      id: after.groupId, name: after.name, closed: !after.open,
+      members: after.members.map((m) => ({ userId: m.userId, username: m.username, role: m.admin ? "admin" : "member" })),
+    };
+  }
+
+  private tell(state: ChainState, kind: GroupEvent["kind"], who: string, by: string, also: string[] = []): void {
     const [user, actor] = [this.user(who), this.user(by)];
-    const event: GroupEvent = { kind, group: { id: group.id, name: group.name }, user: { id: user.userId, name: user.username }, by: { id: actor.userId, name: actor.username } };
+    const event: GroupEvent = { kind, group: { id: state.groupId, name: state.name }, user: { id: user.userId, name: user.username }, by: { id: actor.userId, name: actor.username } };
     const id = randomUUID();
-    for (const to of new Set([...group.members.map((m) => m.userId), ...also])) {
+    for (const to of new Set([...state.members.map((m) => m.userId), ...also])) {
       this.deliver(to, { v: 1, id, from: actor.userId, fromName: actor.username, body: new Uint8Array(0), sentAt: Date.now(), event });
     }
   }
@@ -160,10 +208,6 @@ export class MemoryEdge {
     const box = this.inboxes.get(to) ?? [];
     box.push(msg);
     this.inboxes.set(to, box);
-  }
-
-  private member(user: User, role: Member["role"]): Member {
-    return { userId: user.userId, username: user.username, role, joinedAt: ++this.joinedClock };
   }
 
   private user(userId: string): User {
@@ -176,11 +220,5 @@ export class MemoryEdge {
     const user = [...this.users.values()].find((u) => u.username === foldName(name));
     if (!user) throw new CliError("NO_SUCH_USER");
     return user;
-  }
-
-  private group(name: string): Group {
-    const group = this.groups.get(foldName(name));
-    if (!group) throw new Error(`no group ${name} here`);
-    return group;
   }
 }

@@ -250,6 +250,8 @@ export class Connection {
 export interface HandshakeOptions extends ConnectionOptions {
   /** How long an edge may take to accept the connection and answer hello (default 5 s). */
   handshakeTimeoutMs?: number;
+  /** The client is coming back after losing its connection: the edge keeps it rather than balance it elsewhere. */
+  back?: boolean;
 }
 
 type Handshake = { kind: "welcome"; connection: Connection } | { kind: "redirect"; to: string };
@@ -300,7 +302,7 @@ export function handshake(stream: Duplex, address: string, options: HandshakeOpt
         }
       }
     });
-    const hello: ClientFrame = { t: "hello", v: PROTOCOL_VERSION, client: "natter-cli", ...(redirected ? { redirected } : {}) };
+    const hello: ClientFrame = { t: "hello", v: PROTOCOL_VERSION, client: "natter-cli", ...(redirected ? { redirected } : {}), ...(options.back ? { back: true } : {}) };
     stream.write(encodeFrame(hello));
   });
 }

@@ -111,7 +111,9 @@ export class Link {
 
   private async establish(first: boolean): Promise<Connection> {
     const { servers, dial, random } = this.options;
-    const connection = await connectAny(servers, dial, random, this.options);
+    // A connection lost and made again says it is coming back, so the edge keeps it where it
+    // lands (see the edge's balancer); a process's first connection is balanced.
+    const connection = await connectAny(servers, dial, random, first ? this.options : { ...this.options, back: true });
     try {
       connection.onPush = (frame) => {
         if (frame.t === "deliver") this.options.onDeliver?.(frame.msg, connection);

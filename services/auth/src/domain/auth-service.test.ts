@@ -247,7 +247,7 @@ describe("device keys and backup", () => {
     const third = await auth.claim({ userId: CLAIMER, username: "bob" });
     assert.deepEqual([first.bundle.oneTimePrekey?.id, second.bundle.oneTimePrekey?.id, third.bundle.oneTimePrekey], [10, 11, undefined]);
     assert.equal(third.bundle.signedPrekey.id, 1);
-    assert.deepEqual(await auth.prekeys({ userId, add: [{ id: 12, publicKey: "eA", signature: "eQ" }] }), { count: 1 });
+    assert.deepEqual(await auth.prekeys({ userId, add: [{ id: 12, publicKey: "eA", signature: "eQ" }] }), { count: 1, kemCount: 0, kemLastResort: false });
     assert.equal(await code(auth.claim({ userId: CLAIMER, username: "nobody" })), "NO_SUCH_USER");
     assert.deepEqual(await auth.user({ username: "bob" }), { userId, username: "bob", identityKey: bundle.identityKey });
   });
@@ -310,6 +310,6 @@ describe("claim limits", () => {
     const got = [];
     for (let i = 0; i < 4; i++) got.push((await auth.claim({ userId: `00000000-0000-4000-8000-00000000000${i}`, username: "bob" })).bundle.oneTimePrekey?.id);
     assert.deepEqual(got, [100, 101, undefined, undefined]);
-    assert.deepEqual(await auth.prekeys({ userId, add: [] }), { count: 8 });
+    assert.deepEqual(await auth.prekeys({ userId, add: [] }), { count: 8, kemCount: 0, kemLastResort: false });
   });
 });

@@ -3,7 +3,7 @@ import type { Clock } from "@natter/kit";
 import type { AccountStore } from "./account-store.ts";
 import type { AttemptStore } from "./attempt-store.ts";
 import { countClaim, type ClaimCounter, type ClaimPolicy } from "./claim-limits.ts";
-import { checkBundle, checkUsername } from "./credentials.ts";
+import { checkBundle, checkUniqueIds, checkUsername } from "./credentials.ts";
 import { accountLocked, addressWindow, admitLogin, loginSucceeded, secondsUntil, type LoginPolicy } from "./login-policy.ts";
 import type { PasswordHasher } from "./password-hasher.ts";
 import type { PasswordSalts } from "./password-salts.ts";
@@ -179,15 +179,16 @@ export class AuthService {
   }
 
   async prekeys(req: VerbRequest<AuthApi, "prekeys">): Promise<VerbResult<AuthApi, "prekeys">> {
-    const ids = new Set(req.add.map((k) => k.id));
-    if (ids.size !== req.add.length) throw new NatterError("INVALID_BUNDLE", "one-time prekey ids repeat");
-    const count = await this.deps.accounts.addPrekeys(req.userId, req.add, req.replace ?? false);
-    if (count === undefined) throw new NatterError("NO_SUCH_USER");
-    return { count };
+    const kem = req.addKem ?? [];
+    checkUniqueIds(req.add);
+    checkUniqueIds(kem);
+    const counts = await this.deps.accounts.addPrekeys(req.userId, { curve: req.add, kem }, req.replace ?? false);
+    if (counts === undefined) throw new NatterError("NO_SUCH_USER");
+    return counts;
   }
 
   async signedPrekey(req: VerbRequest<AuthApi, "signedPrekey">): Promise<VerbResult<AuthApi, "signedPrekey">> {
-    if (!(await this.deps.accounts.setSignedPrekey(req.userId, req.key, this.deps.clock.now()))) throw new NatterError("NO_SUCH_USER");
+    if (!(await this.deps.accounts.setSignedPrekey(req.userId, req.key, this.deps.clock.now(), req.kemLastResort))) throw new NatterError("NO_SUCH_USER");
     return {};
   }
 

@@ -7,8 +7,13 @@ export function checkUsername(username: string): string {
   return folded;
 }
 
-/** Key ids must be unique within a bundle (signatures are the client's to check). */
+/** One-time prekey ids must be unique within an upload. */
+export function checkUniqueIds(keys: readonly { id: number }[]): void {
+  if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new NatterError("INVALID_BUNDLE", "one-time prekey ids repeat");
+}
+
+/** Key ids must be unique within a bundle, per kind (signatures are the client's to check). */
 export function checkBundle(bundle: PublicBundle): void {
-  const ids = new Set(bundle.oneTimePrekeys.map((k) => k.id));
-  if (ids.size !== bundle.oneTimePrekeys.length) throw new NatterError("INVALID_BUNDLE", "one-time prekey ids repeat");
+  checkUniqueIds(bundle.oneTimePrekeys);
+  checkUniqueIds(bundle.kemOneTimePrekeys ?? []);
 }

@@ -37,4 +37,12 @@ describe("balancer", () => {
     now = 7000;
     assert.equal(balancer.redirect(100, true), undefined, "c has gone quiet");
   });
+
+  it("keeps a client that comes back with a session where it landed, unless the edge drains", () => {
+    const balancer = new Balancer(() => ({ name: "a", address: "a:1" }), 6000, () => 0);
+    balancer.heard("b", { address: "b:1", connections: 0, draining: false });
+    assert.equal(balancer.redirect(1000, false, true), undefined);
+    assert.equal(balancer.redirect(1000, false), "b:1", "a new client is still balanced");
+    assert.equal(balancer.redirect(1000, true, true), "b:1");
+  });
 });

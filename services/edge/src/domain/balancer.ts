@@ -44,10 +44,14 @@ export class Balancer {
   }
 
   /**
-   * The address to send a new client to, or undefined to keep it. A draining edge sends
-   * everyone it can elsewhere.
+   * The address to send a new client to, or undefined to keep it. A client coming `back`
+   * after losing its connection stays where it landed: in a reconnect storm every edge's
+   * figure of the others is stale, and moving returning clients would cost each a second
+   * connection (clients pick an edge from their list at random, which spreads them). A
+   * draining edge sends everyone it can elsewhere.
    */
-  redirect(ownConnections: number, draining: boolean): string | undefined {
+  redirect(ownConnections: number, draining: boolean, back = false): string | undefined {
+    if (back && !draining) return undefined;
     const now = this.now();
     let best: (PeerLoad & { sent: number }) | undefined;
     for (const [edge, peer] of this.peers) {

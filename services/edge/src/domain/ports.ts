@@ -21,7 +21,10 @@ export interface InboxPublisher {
 
 /** One delivered message, waiting for the client's ack. */
 export interface Delivery {
-  readonly message: InboxMessage;
+  /** The message's id, which the client's ack names. */
+  readonly id: string;
+  /** Its `deliver` frame, encoded. */
+  readonly frame: Uint8Array;
   ack(): void;
 }
 

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { MAX_MESSAGE_BODY, NatterError, type InboxMessage } from "@natter/protocol";
+import { encodeDeliverFrame, encodeRecord, MAX_MESSAGE_BODY, NatterError, type InboxMessage } from "@natter/protocol";
 import { ALICE, BOB, FakeBlocks, FakeBus, FakeClient, FakeInbox, FakeRecipients, FakeSendRates, RecordingMetrics } from "../../test/fakes.ts";
 import { UserSendRates } from "../domain/user-send-rates.ts";
 import { MessagingHandlers } from "./messaging.ts";
@@ -26,6 +26,7 @@ function setup() {
 }
 
 const message = (id: string): InboxMessage => ({ v: 1, id, from: BOB.userId, fromName: "bob", body: new Uint8Array([9]), sentAt: 1 });
+const delivery = (msg: InboxMessage, ack: () => void) => ({ id: msg.id, frame: encodeDeliverFrame(encodeRecord(msg)), ack });
 
 describe("messaging handlers", () => {
   it("refuses sends beyond the user's rate", async () => {
@@ -113,7 +114,7 @@ describe("messaging handlers", () => {
 
     const acked: string[] = [];
     const waiting = message("00000000-0000-4000-8000-000000000101");
-    inbox.feeds[0]!.deliver({ message: waiting, ack: () => acked.push(waiting.id) });
+    inbox.feeds[0]!.deliver(delivery(waiting, () => acked.push(waiting.id)));
     assert.deepEqual(client.frames("deliver"), [{ t: "deliver", msg: waiting }]);
     assert.equal(metrics.counts.delivered, 1);
 
@@ -144,7 +145,7 @@ describe("messaging handlers", () => {
   it("stops the feed and forgets what was not acked when the connection closes", async () => {
     const { handlers, inbox, client } = setup();
     await handlers.receive(client, { t: "receive", id: 7 }, ALICE);
-    inbox.feeds[0]!.deliver({ message: message("00000000-0000-4000-8000-000000000102"), ack: () => assert.fail("never acked") });
+    inbox.feeds[0]!.deliver(delivery(message("00000000-0000-4000-8000-000000000102"), () => assert.fail("never acked")));
     handlers.closed(client);
     assert.equal(inbox.feeds[0]!.stopped, true);
     assert.equal(client.unacked?.size, 0);

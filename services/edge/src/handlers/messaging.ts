@@ -65,9 +65,9 @@ export class MessagingHandlers {
       client.feed = await this.ports.inbox.open(
         me.userId,
         (delivery) => {
-          unacked.set(delivery.message.id, delivery);
+          unacked.set(delivery.id, delivery);
           this.ports.metrics.delivered();
-          client.push({ t: "deliver", msg: delivery.message });
+          client.pushEncoded("deliver", delivery.frame);
         },
         (error) => {
           client.log.warn({ err: error.message }, "lost the inbox feed; closing so the client reconnects");

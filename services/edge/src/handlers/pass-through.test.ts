@@ -22,8 +22,9 @@ interface Case {
   readonly reply: ServerFrame;
 }
 
-const group = (op: Extract<PassThroughFrame, { t: "group" }>["op"], extra: { user?: string; members?: string[] } = {}): PassThroughFrame =>
+const group = (op: Extract<PassThroughFrame, { t: "group" }>["op"], extra: { user?: string; members?: string[]; entry?: string; after?: number } = {}): PassThroughFrame =>
   ({ t: "group", id: 1, op, name: "team", ...extra });
+const entry = "{\"signed\":1}";
 
 /** One case a row: the frame, the call it becomes, a result, and the reply that carries it. */
 const CASES: Record<PassThroughKey, Case> = {
@@ -36,32 +37,38 @@ const CASES: Record<PassThroughKey, Case> = {
     result: { userId: BOB.userId, username: "bob", bundle }, reply: { t: "keys", id: 1, userId: BOB.userId, username: "bob", bundle },
   },
   prekeys: {
-    frame: { t: "prekeys", id: 1, add: [prekey], replace: true }, service: "auth", verb: "prekeys",
-    request: { userId: me.userId, add: [prekey], replace: true }, result: { count: 5 }, reply: { t: "prekeys", id: 1, count: 5 },
+    frame: { t: "prekeys", id: 1, add: [prekey], addKem: [prekey], replace: true }, service: "auth", verb: "prekeys",
+    request: { userId: me.userId, add: [prekey], addKem: [prekey], replace: true }, result: { count: 5, kemCount: 3, kemLastResort: true },
+    reply: { t: "prekeys", id: 1, count: 5, kemCount: 3, kemLastResort: true },
   },
   backup: {
     frame: { t: "backup", id: 1, put: "backup-blob-0001" }, service: "auth", verb: "backup",
     request: { userId: me.userId, put: "backup-blob-0001" }, result: { backup: "backup-blob-0001" }, reply: { t: "backup", id: 1, backup: "backup-blob-0001" },
   },
   signedPrekey: {
-    frame: { t: "signedPrekey", id: 1, key: prekey }, service: "auth", verb: "signedPrekey",
-    request: { userId: me.userId, key: prekey }, result: {}, reply: { t: "ok", id: 1 },
+    frame: { t: "signedPrekey", id: 1, key: prekey, kemLastResort: prekey }, service: "auth", verb: "signedPrekey",
+    request: { userId: me.userId, key: prekey, kemLastResort: prekey }, result: {}, reply: { t: "ok", id: 1 },
   },
   "group create": {
-    frame: group("create", { members: ["bob"] }), service: "group", verb: "create", request: { ...actor, members: ["bob"] },
+    frame: group("create", { members: ["bob"], entry }), service: "group", verb: "create", request: { ...actor, entry, members: ["bob"] },
     result: view, reply: { t: "group", id: 1, group: view },
   },
-  "group join": { frame: group("join"), service: "group", verb: "join", request: actor, result: view, reply: { t: "group", id: 1, group: view } },
+  "group join": { frame: group("join", { entry }), service: "group", verb: "join", request: { ...actor, entry }, result: view, reply: { t: "group", id: 1, group: view } },
   "group members": {
     frame: group("members"), service: "group", verb: "members", request: actor,
     result: { group: { id: view.id, name: "team", closed: false }, members: [] },
     reply: { t: "members", id: 1, group: { id: view.id, name: "team", closed: false }, members: [] },
   },
-  "group add": { frame: group("add", { user: "bob" }), service: "group", verb: "add", request: { ...actor, user: "bob" }, result: view, reply: { t: "group", id: 1, group: view } },
-  "group remove": { frame: group("remove", { user: "bob" }), service: "group", verb: "remove", request: { ...actor, user: "bob" }, result: view, reply: { t: "group", id: 1, group: view } },
-  "group leave": { frame: group("leave"), service: "group", verb: "leave", request: actor, result: view, reply: { t: "group", id: 1, group: view } },
-  "group admin": { frame: group("admin", { user: "bob" }), service: "group", verb: "admin", request: { ...actor, user: "bob" }, result: view, reply: { t: "group", id: 1, group: view } },
-  "group close": { frame: group("close"), service: "group", verb: "close", request: actor, result: view, reply: { t: "group", id: 1, group: view } },
+  "group add": { frame: group("add", { user: "bob", entry }), service: "group", verb: "add", request: { ...actor, entry, user: "bob" }, result: view, reply: { t: "group", id: 1, group: view } },
+  "group remove": { frame: group("remove", { user: "bob", entry }), service: "group", verb: "remove", request: { ...actor, entry, user: "bob" }, result: view, reply: { t: "group", id: 1, group: view } },
+  "group leave": { frame: group("leave", { entry }), service: "group", verb: "leave", request: { ...actor, entry }, result: view, reply: { t: "group", id: 1, group: view } },
+  "group admin": { frame: group("admin", { user: "bob", entry }), service: "group", verb: "admin", request: { ...actor, entry, user: "bob" }, result: view, reply: { t: "group", id: 1, group: view } },
+  "group close": { frame: group("close", { entry }), service: "group", verb: "close", request: { ...actor, entry }, result: view, reply: { t: "group", id: 1, group: view } },
+  "group chain": {
+    frame: group("chain", { after: 3 }), service: "group", verb: "chain", request: { ...actor, after: 3 },
+    result: { group: { id: view.id, name: "team" }, head: { seq: 3, hash: "h" }, entries: [entry], more: false },
+    reply: { t: "chain", id: 1, group: { id: view.id, name: "team" }, head: { seq: 3, hash: "h" }, entries: [entry], more: false },
+  },
   groups: { frame: { t: "groups", id: 1 }, service: "group", verb: "list", request: {}, result: { groups: [] }, reply: { t: "groups", id: 1, groups: [] } },
   who: {
     frame: { t: "who", id: 1, lastHour: true }, service: "presence", verb: "who", request: { userId: me.userId, lastHour: true },
@@ -119,6 +126,17 @@ describe("pass-through table", () => {
       await assert.rejects(
         passThrough(fake.services, group(op), me),
         (error: unknown) => error instanceof NatterError && error.code === "BAD_FRAME" && error.message === `group ${op} needs a user`,
+      );
+    }
+    assert.deepEqual(fake.calls(), []);
+  });
+
+  it("refuses a group change without its signed entry, before calling the group service", async () => {
+    const fake = services(view);
+    for (const op of ["create", "join", "leave", "close"] as const) {
+      await assert.rejects(
+        passThrough(fake.services, group(op), me),
+        (error: unknown) => error instanceof NatterError && error.code === "BAD_FRAME" && error.message === `group ${op} needs a signed entry`,
       );
     }
     assert.deepEqual(fake.calls(), []);

@@ -49,9 +49,13 @@ type Frame<T extends PassThroughFrame["t"]> = ClientFrameOf<T>;
 type GroupFrame = ClientFrameOf<"group">;
 
 const actor = (f: GroupFrame, me: Identity) => ({ userId: me.userId, username: me.username, name: f.name });
+const signed = (f: GroupFrame, me: Identity) => {
+  if (!f.entry) throw new NatterError("BAD_FRAME", `group ${f.op} needs a signed entry`);
+  return { ...actor(f, me), entry: f.entry };
+};
 const withUser = (f: GroupFrame, me: Identity) => {
   if (!f.user) throw new NatterError("BAD_FRAME", `group ${f.op} needs a user`);
-  return { ...actor(f, me), user: f.user };
+  return { ...signed(f, me), user: f.user };
 };
 const groupReply = (view: Result<"group", "join">, f: GroupFrame): ServerFrame => ({ t: "group", id: f.id, group: view });
 const ok = (_: unknown, f: { id: number }): ServerFrame => ({ t: "ok", id: f.id });
@@ -70,13 +74,13 @@ export const PASS_THROUGH = {
   claim: auth("claim", (f: Frame<"claim">, me) => ({ userId: me.userId, username: f.user }), (keys, f) => ({ t: "keys", id: f.id, ...keys })),
   prekeys: auth(
     "prekeys",
-    (f: Frame<"prekeys">, me) => ({ userId: me.userId, add: f.add, replace: f.replace }),
-    ({ count }, f) => ({ t: "prekeys", id: f.id, count }),
+    (f: Frame<"prekeys">, me) => ({ userId: me.userId, add: f.add, addKem: f.addKem, replace: f.replace }),
+    ({ count, kemCount, kemLastResort }, f) => ({ t: "prekeys", id: f.id, count, kemCount, kemLastResort }),
   ),
   backup: auth("backup", (f: Frame<"backup">, me) => ({ userId: me.userId, put: f.put }), ({ backup }, f) => ({ t: "backup", id: f.id, backup })),
-  signedPrekey: auth("signedPrekey", (f: Frame<"signedPrekey">, me) => ({ userId: me.userId, key: f.key }), ok),
-  "group create": group("create", (f: GroupFrame, me) => ({ ...actor(f, me), members: f.members }), groupReply),
-  "group join": group("join", (f: GroupFrame, me) => actor(f, me), groupReply),
+  signedPrekey: auth("signedPrekey", (f: Frame<"signedPrekey">, me) => ({ userId: me.userId, key: f.key, kemLastResort: f.kemLastResort }), ok),
+  "group create": group("create", (f: GroupFrame, me) => ({ ...signed(f, me), members: f.members }), groupReply),
+  "group join": group("join", signed, groupReply),
   "group members": group(
     "members",
     (f: GroupFrame, me) => actor(f, me),
@@ -84,9 +88,14 @@ export const PASS_THROUGH = {
   ),
   "group add": group("add", withUser, groupReply),
   "group remove": group("remove", withUser, groupReply),
-  "group leave": group("leave", (f: GroupFrame, me) => actor(f, me), groupReply),
+  "group leave": group("leave", signed, groupReply),
   "group admin": group("admin", withUser, groupReply),
-  "group close": group("close", (f: GroupFrame, me) => actor(f, me), groupReply),
+  "group close": group("close", signed, groupReply),
+  "group chain": group(
+    "chain",
+    (f: GroupFrame, me) => ({ ...actor(f, me), after: f.after ?? -1 }),
+    ({ group, head, entries, more }, f) => ({ t: "chain", id: f.id, group, head, entries, more }),
+  ),
   groups: group("list", (_: Frame<"groups">) => ({}), ({ groups }, f) => ({ t: "groups", id: f.id, groups })),
   who: presence("who", (f: Frame<"who">, me) => ({ userId: me.userId, lastHour: f.lastHour }), ({ users }, f) => ({ t: "who", id: f.id, users })),
   block: auth("block", (f: Frame<"block">, me) => ({ userId: me.userId, username: f.user }), ok),

@@ -16,7 +16,7 @@ const bundle = {
   signedPrekey: { id: 1, publicKey: "spk", signature: "sig" }, oneTimePrekeys: [],
 };
 
-function setup(options: { redirect?: string } = {}) {
+function setup(options: { redirect?: string | ((back: boolean) => string | undefined) } = {}) {
   const auth = new FakeService<typeof AuthApi>()
     .answer("register", () => grantFor(ALICE))
     .answer("login", () => grantFor(ALICE))
@@ -30,7 +30,7 @@ function setup(options: { redirect?: string } = {}) {
   const presence = new RecordingPresence();
   const handlers = new SessionHandlers({
     edgeName: "edge-a", maxFrame: 4096, maxFile: 10_000, chunkSize: 1024,
-    redirect: () => options.redirect, auth: auth.call, bus, tokens, sessions, presence,
+    redirect: typeof options.redirect === "function" ? options.redirect : () => options.redirect as string | undefined, auth: auth.call, bus, tokens, sessions, presence,
   });
   const announce = (sid: string) => announced.forEach((listener) => listener(sid));
   return { handlers, auth, bus, tokens, sessions, presence, announce, client: new FakeClient() };
@@ -63,6 +63,15 @@ describe("session handlers", () => {
       kept.handlers.hello(kept.client, { t: "hello", v: PROTOCOL_VERSION, redirected: true });
       assert.equal(kept.client.pushed[0]?.t, "welcome");
       assert.equal(kept.client.closed, false);
+    });
+
+    it("tells the balancer when a client comes back with a session", () => {
+      const asked: boolean[] = [];
+      const { handlers, client } = setup({ redirect: (back) => (asked.push(back), undefined) });
+      handlers.hello(client, { t: "hello", v: PROTOCOL_VERSION, back: true });
+      handlers.hello(new FakeClient(), { t: "hello", v: PROTOCOL_VERSION });
+      assert.deepEqual(asked, [true, false]);
+      assert.equal(client.pushed[0]?.t, "welcome");
     });
   });
 
@@ -119,6 +128,27 @@ describe("session handlers", () => {
     assert.deepEqual(client.frames("event"), [{ t: "event", kind: "kicked", message: "this session was ended" }]);
     assert.equal(client.closedGracefully, true);
     assert.equal(other.closed, false);
+  });
+
+  it("closes every connection here of a session auth ended, but none that closed before", async () => {
+    const { handlers, tokens, announce } = setup();
+    tokens.tokens.set("t-alice", ALICE);
+    const [first, second, third, gone] = [new FakeClient(), new FakeClient(), new FakeClient(), new FakeClient()];
+    for (const [i, client] of [first, second, gone, third].entries()) await handlers.resume(client, { t: "resume", id: i, token: "t-alice" });
+    handlers.closed(gone);
+    handlers.closed(first);
+    announce(ALICE.sid);
+    for (const client of [second, third]) {
+      assert.deepEqual(client.frames("event"), [{ t: "event", kind: "kicked", message: "this session was ended" }]);
+      assert.equal(client.closedGracefully, true);
+    }
+    assert.deepEqual([first, gone].map((client) => client.frames("event")), [[], []]);
+
+    const alone = new FakeClient();
+    await handlers.resume(alone, { t: "resume", id: 9, token: "t-alice" });
+    handlers.closed(alone);
+    announce(ALICE.sid);
+    assert.deepEqual(alone.frames("event"), [], "a session's last connection here that closed is forgotten");
   });
 
   it("still answers a logout whose own end is announced first", async () => {

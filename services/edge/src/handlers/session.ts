@@ -11,8 +11,8 @@ export interface SessionPorts {
   /** Largest file accepted (ciphertext bytes), and the chunk size clients are told to use. */
   readonly maxFile: number;
   readonly chunkSize: number;
-  /** Where to send a client that says hello now, if elsewhere (a less loaded or not draining edge). */
-  readonly redirect: () => string | undefined;
+  /** Where to send a client that says hello now, if elsewhere: a less loaded edge, or any when this one drains (`back`: it is coming back after losing its connection). */
+  readonly redirect: (back: boolean) => string | undefined;
   readonly auth: ServiceCall<typeof AuthApi>;
   readonly bus: SessionBus;
   readonly tokens: TokenVerifier;
@@ -40,8 +40,12 @@ export interface SessionClient extends Client {
  * token, refresh, logout and password change, and being kicked by another connection of the account.
  */
 export class SessionHandlers {
-  /** This edge's authenticated connections by session, to close when auth ends one. */
-  private readonly bySession = new Map<string, Set<SessionClient>>();
+  /**
+   * This edge's authenticated connections by session, to close when auth ends one: the
+   * connection itself while it is its session's only one here (nearly always), a set once
+   * there are more. A set for each connection cost about 150 bytes.
+   */
+  private readonly bySession = new Map<string, SessionClient | Set<SessionClient>>();
 
   constructor(private readonly ports: SessionPorts) {
     ports.sessions.onEnded?.((sid) => this.ended(sid));
@@ -49,7 +53,7 @@ export class SessionHandlers {
 
   hello(client: SessionClient, frame: ClientFrameOf<"hello">): void {
     if (frame.v !== PROTOCOL_VERSION) throw new NatterError("VERSION_MISMATCH");
-    const elsewhere = frame.redirected ? undefined : this.ports.redirect();
+    const elsewhere = frame.redirected ? undefined : this.ports.redirect(frame.back === true);
     if (elsewhere) {
       client.push({ t: "redirect", to: elsewhere });
       client.close({ graceful: true });
@@ -137,8 +141,10 @@ export class SessionHandlers {
   private authenticate(client: SessionClient, identity: Identity): void {
     const me = { userId: identity.userId, username: identity.username, sid: identity.sid };
     client.identity = me;
-    const local = this.bySession.get(me.sid) ?? new Set<SessionClient>();
-    this.bySession.set(me.sid, local.add(client));
+    const local = this.bySession.get(me.sid);
+    if (local === undefined) this.bySession.set(me.sid, client);
+    else if (local instanceof Set) local.add(client);
+    else if (local !== client) this.bySession.set(me.sid, new Set([local, client]));
     client.loggedIn();
     client.membership = this.ports.bus.join(me, client.id, (reason) => void this.kicked(client, reason));
     this.ports.presence.connected(me);
@@ -149,7 +155,7 @@ export class SessionHandlers {
     const local = this.bySession.get(sid);
     if (!local) return;
     this.bySession.delete(sid);
-    for (const client of local) {
+    for (const client of local instanceof Set ? local : [local]) {
       client.push({ t: "event", kind: "kicked", message: "this session was ended" });
       client.close({ graceful: true });
     }
@@ -158,8 +164,7 @@ export class SessionHandlers {
   private untrack(client: SessionClient): void {
     const sid = client.identity?.sid;
     const local = sid === undefined ? undefined : this.bySession.get(sid);
-    if (!local?.delete(client) || local.size > 0) return;
-    this.bySession.delete(sid!);
+    if (local === client || (local instanceof Set && local.delete(client) && local.size === 0)) this.bySession.delete(sid!);
   }
 
   /** Another login took the account over, or the session logged out: end this session before the socket. */

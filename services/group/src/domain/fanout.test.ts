@@ -21,7 +21,7 @@ describe("group fan-out", () => {
     inbox = new RecordingInbox();
     fanout = new GroupFanout({ store, inbox });
     const ctx = { actor: users.get("ann"), now: 1, newId: () => fakeId(500) };
-    groupId = await store.update("team", (current) => {
+    groupId = await store.update("team", async (current) => {
       const t = createGroup(current, ctx, "team", [users.get("bob"), users.get("cat")]);
       return { changes: changesOf(current, t), notices: [], result: t.group.id };
     });

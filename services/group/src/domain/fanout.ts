@@ -22,11 +22,21 @@ export class GroupFanout {
   constructor(private readonly deps: { store: Pick<GroupStore, "recipients">; inbox: InboxPublisher }) {}
 
   async handle(envelope: GroupEnvelope): Promise<FanoutOutcome> {
+    return (await this.start(envelope)).outcome;
+  }
+
+  /**
+   * Looks up the members and hands every copy to the inbox, resolving once the copies are
+   * on their way (not yet stored), with the outcome to come. Messages started one after
+   * another reach the inbox in that order, so a caller may start the next message of a
+   * group before the last one's copies are acknowledged and still keep the group's order.
+   */
+  async start(envelope: GroupEnvelope): Promise<{ readonly outcome: Promise<FanoutOutcome> }> {
     const group = await this.deps.store.recipients(envelope.groupId);
-    if (!group) return { kind: "refused", reason: "no such group" };
-    if (!group.memberIds.includes(envelope.from)) return { kind: "refused", reason: "sender not a member" };
+    if (!group) return settled({ kind: "refused", reason: "no such group" });
+    if (!group.memberIds.includes(envelope.from)) return settled({ kind: "refused", reason: "sender not a member" });
     const recipients = group.memberIds.filter((id) => id !== envelope.from);
-    const { full } = await this.deps.inbox.publish({
+    const stored = this.deps.inbox.publish({
       v: 1,
       id: envelope.id,
       from: envelope.from,
@@ -35,6 +45,10 @@ export class GroupFanout {
       sentAt: envelope.sentAt,
       group: { id: envelope.groupId, name: group.name },
     }, recipients);
-    return { kind: "delivered", copies: recipients.length - full.length, full };
+    return { outcome: stored.then(({ full }) => ({ kind: "delivered", copies: recipients.length - full.length, full })) };
   }
+}
+
+function settled(outcome: FanoutOutcome): { outcome: Promise<FanoutOutcome> } {
+  return { outcome: Promise.resolve(outcome) };
 }

@@ -10,21 +10,21 @@ export interface Context {
 
 /**
  * Creates `name` with the actor as admin and `others` as members. GROUP_NAME_TAKEN when
- * it exists.
+ * it exists. `id` is the one the group's genesis entry commits to.
  */
-export function createGroup(existing: GroupState | undefined, ctx: Context, name: string, others: readonly User[]): Transition {
+export function createGroup(existing: GroupState | undefined, ctx: Context, name: string, others: readonly User[], id = ctx.newId()): Transition {
   if (existing) throw new NatterError("GROUP_NAME_TAKEN");
   const members: Member[] = [{ ...ctx.actor, role: "admin", joinedAt: ctx.now }];
   for (const other of others) {
     if (!members.some((m) => m.userId === other.userId)) members.push({ ...pick(other), role: "member", joinedAt: ctx.now });
   }
-  const group: GroupState = { id: ctx.newId(), name, closed: false, createdAt: ctx.now, members };
+  const group: GroupState = { id, name, closed: false, createdAt: ctx.now, members };
   return changed(group, [notice(ctx, group, "created", ctx.actor, ctx.actor, everyone(group))]);
 }
 
 /** Joins an open group, or creates it when there is none (the joiner then admin). */
-export function joinGroup(group: GroupState | undefined, ctx: Context, name: string): Transition {
-  if (!group) return createGroup(undefined, ctx, name, []);
+export function joinGroup(group: GroupState | undefined, ctx: Context, name: string, id?: string): Transition {
+  if (!group) return createGroup(undefined, ctx, name, [], id);
   if (findMember(group, ctx.actor.userId)) throw new NatterError("ALREADY_A_MEMBER");
   if (group.closed) throw new NatterError("GROUP_CLOSED");
   const next = withMembers(group, [...group.members, { ...ctx.actor, role: "member", joinedAt: ctx.now }]);

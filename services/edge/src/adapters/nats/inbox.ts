@@ -1,31 +1,33 @@
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { decodeBody, encodeRecord, InboxMessage, NatterError, parse, type GroupEnvelope, type Names } from "@natter/protocol";
-import { consumeDeviceInbox, inboxRefusal, InboxWriter, publishWithRetry, type Logger } from "@natter/kit";
+import { decodeBody, encodeDeliverFrame, encodeRecord, InboxMessage, NatterError, parse, type GroupEnvelope, type Names } from "@natter/protocol";
+import { DeviceFeeds, inboxRefusal, InboxWriter, messageIdOf, publishWithRetry, StorePublisher, type Logger, type StorePublish } from "@natter/kit";
 import type { Delivery, DeviceFeed, Inbox } from "../../domain/ports.ts";
 import type { TurnBatch } from "./turn-batch.ts";
 
 /**
- * The INBOX stream seen from an edge. The stream is a work queue: a message goes away
- * once the device acks it, so a device's consumer always starts at what is still
- * waiting. Each time a device starts receiving, its durable consumer is made anew, which
- * hands it every unacked message at once (no waiting out an ack timer after a crash).
+ * The INBOX stream seen from an edge. A message stays in the stream until the device acks
+ * it, so a device that connects again is handed everything it did not ack; a receiving
+ * device is fed by a subscription to what the stream republishes, not by a consumer of
+ * its own (see kit's `DeviceFeeds`).
  */
 export class JetStreamInbox implements Inbox {
   private readonly writer: InboxWriter;
 
   private constructor(
-    private readonly js: JetStreamClient,
-    private readonly jsm: JetStreamManager,
+    private readonly publisher: StorePublish,
+    private readonly feeds: DeviceFeeds,
     private readonly n: Names,
     private readonly logger: Logger,
     private readonly turn: TurnBatch,
   ) {
-    this.writer = new InboxWriter(js, n);
+    this.writer = new InboxWriter(publisher, n);
   }
 
   static async create(nc: NatsConnection, n: Names, logger: Logger, turn: TurnBatch): Promise<JetStreamInbox> {
-    return new JetStreamInbox(jetstream(nc), await jetstreamManager(nc), n, logger, turn);
+    const js = jetstream(nc);
+    const publisher = new StorePublisher(nc);
+    return new JetStreamInbox(publisher, new DeviceFeeds(nc, js, await jetstreamManager(nc), n, logger), n, logger, turn);
   }
 
   /** Throws NatterError INBOX_FULL or STORAGE_FULL when a cap of the stream refuses the message. */
@@ -43,25 +45,29 @@ export class JetStreamInbox implements Inbox {
   async publishGroup(envelope: GroupEnvelope): Promise<void> {
     const record = encodeRecord(envelope);
     await this.turn.end();
-    await publishWithRetry(this.js, this.n.group(envelope.groupId), record, envelope.id);
+    await publishWithRetry(this.publisher, this.n.group(envelope.groupId), record, envelope.id);
   }
 
   async open(userId: string, onDelivery: (delivery: Delivery) => void, onLost: (error: Error) => void): Promise<DeviceFeed> {
-    const messages = await consumeDeviceInbox(this.js, this.jsm, this.n, userId, (m: JsMsg) => {
-      let message: InboxMessage;
-      try {
-        message = parse(InboxMessage, decodeBody(m.data));
-      } catch {
-        this.logger.warn({ seq: m.seq }, "dropped an unreadable inbox record");
-        m.term();
-        return;
-      }
-      onDelivery({ message, ack: () => this.turn.defer(() => m.ack()) });
+    const feed = await this.feeds.open(userId, {
+      deliver: ({ seq, data, id, ack }) => {
+        // A record is forwarded as it was stored: the services wrote it, from a frame they had checked.
+        const messageId = messageIdOf(id, userId) ?? this.readId(seq, data);
+        if (messageId === undefined) return ack();
+        onDelivery({ id: messageId, frame: encodeDeliverFrame(data), ack });
+      },
+      lost: onLost,
     });
-    messages.closed().then(
-      (error) => { if (error) onLost(error); },
-      (error: unknown) => onLost(error instanceof Error ? error : new Error(String(error))),
-    );
-    return { stop: async () => { messages.stop(); } };
+    return { stop: async () => feed.stop() };
+  }
+
+  /** The id inside a record stored without one the feed can read (moved from the old inbox); undefined for one unreadable. */
+  private readId(seq: number, data: Uint8Array): string | undefined {
+    try {
+      return parse(InboxMessage, decodeBody(data)).id;
+    } catch {
+      this.logger.warn({ seq }, "dropped an unreadable inbox record");
+      return undefined;
+    }
   }
 }

@@ -20,65 +20,113 @@ const PING_TIMEOUT_MS = 500;
  * round trip to NATS and no waiting.
  */
 export class NatsSessionBus implements SessionBus {
+  /** What every membership needs of the bus: one object, not four references a connection. */
+  private readonly shared: BusContext;
+
   constructor(
     private readonly nc: NatsConnection,
     private readonly n: Names,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly turn: TurnBatch,
-  ) {}
+  ) {
+    this.shared = { nc, n, logger, turn };
+  }
 
   isConnected(userId: string): Promise<boolean> {
-    return this.anyoneAt(this.n.session(userId));
+    return anyoneAt(this.nc, this.n.session(userId));
   }
 
   join(identity: Identity, connId: string, onKick: (reason: "takeover" | "logout") => void): SessionMembership {
+    const membership = new BusMembership(this.shared, identity, connId, onKick);
     // Subscribing and unsubscribing wait for the end of the turn like every other NATS
     // write of the edge; the batch keeps their order, so a leave right after a join holds.
-    const subs: Subscription[] = [];
-    const subscribe = (subject: string, callback: (err: Error | null, msg: Msg) => void) => {
-      this.turn.defer(() => subs.push(this.nc.subscribe(subject, { callback })));
-    };
-    subscribe(this.n.session(identity.userId), (err, msg) => {
-      if (err) return;
-      let message: z.infer<typeof BusMessage>;
-      try {
-        message = parse(BusMessage, JSON.parse(msg.string()));
-      } catch {
-        this.logger.warn("ignored a malformed session bus message");
-        return;
-      }
-      if (message.t === "ping") {
-        msg.respond("1");
-      } else if (message.except !== connId && (message.sid === undefined || message.sid === identity.sid)) {
-        onKick(message.reason);
-      }
-    });
-    return {
-      claimReceiver: async () => {
-        if (await this.anyoneAt(this.n.receiver(identity.userId))) return false;
-        subs.push(this.nc.subscribe(this.n.receiver(identity.userId), { callback: (_err, msg) => { msg.respond("1"); } }));
-        return true;
-      },
-      leave: () => {
-        this.turn.defer(() => {
-          for (const sub of subs) sub.unsubscribe();
-        });
-      },
-    };
+    this.turn.defer(() => membership.subscribe());
+    return membership;
   }
 
   kick(userId: string, scope: { sid?: string; except: string; reason: "takeover" | "logout" }): void {
     this.nc.publish(this.n.session(userId), JSON.stringify({ t: "kick", ...scope }));
   }
+}
 
-  private async anyoneAt(subject: string): Promise<boolean> {
+interface BusContext {
+  readonly nc: NatsConnection;
+  readonly n: Names;
+  readonly logger: Logger;
+  readonly turn: TurnBatch;
+}
+
+/**
+ * One connection on the bus. A class rather than closures over `join`'s arguments: every
+ * logged-in connection holds one, and its methods are shared where closures were made
+ * (with their contexts) for each.
+ */
+class BusMembership implements SessionMembership {
+  private session: Subscription | undefined;
+  private receiver: Subscription | undefined;
+  private left = false;
+
+  constructor(
+    private readonly bus: BusContext,
+    private readonly identity: Identity,
+    private readonly connId: string,
+    private readonly onKick: (reason: "takeover" | "logout") => void,
+  ) {}
+
+  /** Runs at the end of the turn `join` was called in. */
+  subscribe(): void {
+    if (this.left) return;
+    const { nc, n } = this.bus;
+    // Bound rather than an arrow: a bound method costs a connection less than a closure and its context.
+    this.session = nc.subscribe(n.session(this.identity.userId), { callback: this.heard.bind(this) });
+  }
+
+  async claimReceiver(): Promise<boolean> {
+    const { nc, n } = this.bus;
+    if (await anyoneAt(nc, n.receiver(this.identity.userId))) return false;
+    // A connection that closed while it asked must not answer for the account ever after.
+    if (this.left) return false;
+    this.receiver = nc.subscribe(n.receiver(this.identity.userId), { callback: answerPing });
+    return true;
+  }
+
+  leave(): void {
+    this.left = true;
+    this.bus.turn.defer(() => {
+      this.session?.unsubscribe();
+      this.receiver?.unsubscribe();
+    });
+  }
+
+  private heard(err: Error | null, msg: Msg): void {
+    if (err) return;
+    let message: z.infer<typeof BusMessage>;
     try {
-      await this.nc.request(subject, PING, { timeout: PING_TIMEOUT_MS });
-      return true;
-    } catch (error) {
-      if (error instanceof NoRespondersError || (error instanceof RequestError && error.isNoResponders())) return false;
-      if (error instanceof TimeoutError) return false;
-      throw error;
+      message = parse(BusMessage, JSON.parse(msg.string()));
+    } catch {
+      this.bus.logger.warn("ignored a malformed session bus message");
+      return;
     }
+    if (message.t === "ping") {
+      msg.respond("1");
+    } else if (message.except !== this.connId && (message.sid === undefined || message.sid === this.identity.sid)) {
+      this.onKick(message.reason);
+    }
+  }
+}
+
+/** A receiving connection answers whoever asks whether the account has one: one function for all of them. */
+function answerPing(err: Error | null, msg: Msg): void {
+  if (!err) msg.respond("1");
+}
+
+async function anyoneAt(nc: NatsConnection, subject: string): Promise<boolean> {
+  try {
+    await nc.request(subject, PING, { timeout: PING_TIMEOUT_MS });
+    return true;
+  } catch (error) {
+    if (error instanceof NoRespondersError || (error instanceof RequestError && error.isNoResponders())) return false;
+    if (error instanceof TimeoutError) return false;
+    throw error;
   }
 }

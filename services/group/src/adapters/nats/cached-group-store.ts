@@ -3,7 +3,7 @@ import { ExpiringCache, followAnnouncements, type Announcements, type Logger } f
 import { GroupChanged, type GroupSummary, type Names } from "@natter/protocol";
 import type { Change } from "../../domain/changes.ts";
 import type { GroupState } from "../../domain/group-state.ts";
-import type { GroupStore, Plan } from "../../domain/ports.ts";
+import type { ChainPage, GroupStore, Plan } from "../../domain/ports.ts";
 
 /** How long cached members are trusted without a word from the other replicas. */
 const TTL_MS = 60_000;
@@ -34,10 +34,10 @@ export class CachedGroupStore implements GroupStore {
     }, logger);
   }
 
-  async update<T>(name: string, decide: (current: GroupState | undefined) => Plan<T>): Promise<T> {
+  async update<T>(name: string, decide: (current: GroupState | undefined, chain: readonly string[]) => Promise<Plan<T>>): Promise<T> {
     let changed: string[] = [];
-    const result = await this.store.update(name, (current) => {
-      const plan = decide(current);
+    const result = await this.store.update(name, async (current, chain) => {
+      const plan = await decide(current, chain);
       changed = [...new Set(plan.changes.map(groupIdOf))];
       return plan;
     });
@@ -50,6 +50,10 @@ export class CachedGroupStore implements GroupStore {
       }
     }
     return result;
+  }
+
+  chain(name: string, after: number, maxChars: number): Promise<ChainPage | undefined> {
+    return this.store.chain(name, after, maxChars);
   }
 
   find(name: string): Promise<GroupState | undefined> {

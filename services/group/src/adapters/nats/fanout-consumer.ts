@@ -9,6 +9,12 @@ export const FANOUT_CONSUMER = "fanout";
 const ACK_WAIT_MS = 30_000;
 /** Messages handed out and not yet acked, across replicas; bounds the work in flight. */
 const MAX_ACK_PENDING = 1000;
+/**
+ * Most messages of one group whose copies are on their way at once. Each copy waits for
+ * its stream's acknowledgement (on R3, a round to a follower and back); one at a time, a
+ * busy group is served at one message per acknowledgement.
+ */
+const IN_FLIGHT_PER_GROUP = 32;
 /** How long a message whose copies could not all be stored waits before it comes again. */
 export const RETRY_DELAY_MS = 2000;
 /**
@@ -24,10 +30,19 @@ export interface FanoutConsumer {
 }
 
 /**
- * Feeds the GROUPS stream to the fan-out. Messages of one group are handled one after
- * another (so a sender's messages keep their order); different groups run side by side.
- * Unreadable or refused messages are terminated; a publish that still fails after the
- * inbox's own retries is tried again after RETRY_DELAY_MS.
+ * Feeds the GROUPS stream to the fan-out. Messages of one group are started one after
+ * another, so their copies reach each inbox in the group's order (a sender's messages keep
+ * theirs), and up to `window` of them wait for their acknowledgements at once; different
+ * groups run side by side. Unreadable or refused messages are terminated; a publish that
+ * still fails after the inbox's own retries is tried again after RETRY_DELAY_MS (by then
+ * later messages of the group may be stored: order holds while the inbox answers).
+ *
+ * A message taken but not yet answered is kept alive (`working`, every third of the ack
+ * wait) while it waits its turn: when the inbox is slow, as during a leader election,
+ * messages queue behind each other for longer than the ack wait, and without it JetStream
+ * hands each over again, every copy is made twice, and the queue grows faster than it
+ * drains. A message handed over again while still queued (its keep-alive lost) is not
+ * queued twice; it is answered through its latest delivery.
  */
 export async function startFanoutConsumer(opts: {
   js: JetStreamClient;
@@ -37,46 +52,95 @@ export async function startFanoutConsumer(opts: {
   logger: Logger;
   /** Seconds from a message's acceptance by its edge to its copies being stored. */
   onFannedOut?: (lagSeconds: number) => void;
+  /** How long JetStream waits for an ack before handing a message over again (tests shorten it). */
+  ackWaitMs?: number;
+  /** Most messages of one group whose copies are on their way at once (IN_FLIGHT_PER_GROUP). */
+  window?: number;
 }): Promise<FanoutConsumer> {
   const { js, jsm, n, fanout } = opts;
+  const ackWaitMs = opts.ackWaitMs ?? ACK_WAIT_MS;
+  const window = opts.window ?? IN_FLIGHT_PER_GROUP;
   const log = opts.logger.child({ module: "fanout" });
-  await ensureConsumer(jsm, n);
+  await ensureConsumer(jsm, n, ackWaitMs);
   const consumer = await js.consumers.get(n.groupStream, FANOUT_CONSUMER);
   const chains = new Map<string, Promise<void>>();
+  /** Taken and not yet answered, by stream sequence: the latest delivery of each. */
+  const unanswered = new Map<number, JsMsg>();
+  const keepAlive = setInterval(() => {
+    try {
+      for (const m of unanswered.values()) m.working();
+    } catch (err) {
+      // Closed or draining: what is unanswered comes again after the ack wait.
+      log.warn({ err }, "could not keep group messages in hand alive");
+    }
+  }, ackWaitMs / 3);
+  keepAlive.unref();
 
-  const handle = async (m: JsMsg): Promise<void> => {
+  /** Per group, the messages whose copies are on their way: their answers to come. */
+  const inFlight = new Map<string, Set<Promise<void>>>();
+
+  /**
+   * Starts one message's copies, once fewer than `window` of its group's are on their way,
+   * and answers it when they are stored. Resolves as soon as its copies are handed to NATS,
+   * so the group's next message goes out behind it without waiting for its acknowledgements.
+   */
+  const begin = async (key: string, seq: number): Promise<void> => {
+    const m = unanswered.get(seq)!;
+    /** Answers through the latest delivery of the message, which then is no longer kept alive. */
+    const answer = (how: (latest: JsMsg) => void) => {
+      const latest = unanswered.get(seq) ?? m;
+      unanswered.delete(seq);
+      how(latest);
+    };
     let envelope: GroupEnvelope;
     try {
       envelope = parse(GroupEnvelope, decodeBody(m.data));
       if (n.group(envelope.groupId) !== m.subject) throw new Error("envelope names another group than its subject");
     } catch {
       log.warn({ seq: m.seq, subject: m.subject }, "dropped an unreadable group message");
-      m.term();
+      answer((latest) => latest.term());
       return;
     }
     const ids = { msgId: envelope.id, groupId: envelope.groupId, from: envelope.from };
+    const retry = (err: unknown) => {
+      log.warn({ err, ...ids, delivery: m.info.deliveryCount }, "group message not fanned out; retrying");
+      answer((latest) => latest.nak(RETRY_DELAY_MS));
+    };
+    const flying = inFlight.get(key) ?? new Set<Promise<void>>();
+    inFlight.set(key, flying);
+    while (flying.size >= window) await Promise.race(flying);
+    let started: Awaited<ReturnType<GroupFanout["start"]>>;
     try {
-      const outcome = await fanout.handle(envelope);
+      started = await fanout.start(envelope);
+    } catch (err) {
+      retry(err);
+      return;
+    }
+    const done: Promise<void> = started.outcome.then((outcome) => {
       if (outcome.kind === "refused") {
         log.warn({ ...ids, reason: outcome.reason }, "refused a group message");
-        m.term();
+        answer((latest) => latest.term());
         return;
       }
-      m.ack();
+      answer((latest) => latest.ack());
       if (outcome.full.length > 0) log.warn({ ...ids, skipped: outcome.full.length }, "members with a full inbox got no copy");
       opts.onFannedOut?.(Math.max(0, Date.now() - envelope.sentAt) / 1000);
-    } catch (err) {
-      log.warn({ err, ...ids, delivery: m.info.deliveryCount }, "group message not fanned out; retrying");
-      m.nak(RETRY_DELAY_MS);
-    }
+    }, retry).finally(() => {
+      flying.delete(done);
+      if (flying.size === 0 && inFlight.get(key) === flying) inFlight.delete(key);
+    });
+    flying.add(done);
   };
 
   const messages = await consumer.consume({
     max_messages: 256,
     expires: PULL_EXPIRES_MS,
     callback: (m) => {
+      const queued = unanswered.has(m.seq);
+      unanswered.set(m.seq, m);
+      if (queued) return;
       const key = m.subject;
-      const next = (chains.get(key) ?? Promise.resolve()).then(() => handle(m));
+      const next = (chains.get(key) ?? Promise.resolve()).then(() => begin(key, m.seq));
       chains.set(key, next);
       void next.finally(() => {
         if (chains.get(key) === next) chains.delete(key);
@@ -91,17 +155,19 @@ export async function startFanoutConsumer(opts: {
     async stop() {
       messages.stop();
       await Promise.allSettled([...chains.values()]);
+      await Promise.allSettled([...inFlight.values()].flatMap((flying) => [...flying]));
+      clearInterval(keepAlive);
     },
   };
 }
 
-async function ensureConsumer(jsm: JetStreamManager, n: Names): Promise<void> {
+async function ensureConsumer(jsm: JetStreamManager, n: Names, ackWaitMs: number): Promise<void> {
   const config = {
     durable_name: FANOUT_CONSUMER,
     filter_subject: n.groupWildcard,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(ACK_WAIT_MS),
+    ack_wait: nanos(ackWaitMs),
     max_ack_pending: MAX_ACK_PENDING,
   };
   try {

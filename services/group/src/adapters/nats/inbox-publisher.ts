@@ -1,5 +1,4 @@
-import type { JetStreamClient } from "@nats-io/jetstream";
-import { InboxWriter } from "@natter/kit";
+import { InboxWriter, type StorePublish } from "@natter/kit";
 import { encodeRecord, type InboxMessage, type Names } from "@natter/protocol";
 import type { InboxPublisher } from "../../domain/ports.ts";
 
@@ -19,7 +18,7 @@ export interface InboxRecord {
 export class JetStreamInboxPublisher implements InboxPublisher {
   private readonly writer: InboxWriter;
 
-  constructor(js: JetStreamClient, n: Names) {
+  constructor(js: StorePublish, n: Names) {
     this.writer = new InboxWriter(js, n);
   }
 

@@ -15,5 +15,6 @@ export function serveGroup(nc: NatsConnection, namespace: string, service: Group
     leave: (req) => service.leave(req),
     admin: (req) => service.admin(req),
     close: (req) => service.close(req),
+    chain: (req) => service.chain(req),
   }, logger);
 }

@@ -2,7 +2,7 @@ import type pg from "pg";
 import { encodeRecord, GroupRole, parse, type GroupSummary } from "@natter/protocol";
 import type { Change } from "../../domain/changes.ts";
 import type { GroupState, Member } from "../../domain/group-state.ts";
-import type { GroupStore, Plan } from "../../domain/ports.ts";
+import type { ChainPage, GroupStore, Plan } from "../../domain/ports.ts";
 
 interface GroupRow { id: string; name: string; closed: boolean; created_at: Date }
 interface MemberRow { user_id: string; username: string; role: string; joined_at: Date }
@@ -11,15 +11,22 @@ interface MemberRow { user_id: string; username: string; role: string; joined_at
 export class PgGroupStore implements GroupStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async update<T>(name: string, decide: (current: GroupState | undefined) => Plan<T>): Promise<T> {
+  async update<T>(name: string, decide: (current: GroupState | undefined, chain: readonly string[]) => Promise<Plan<T>>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query("BEGIN");
       try {
         // One lock per name serialises every update of a group, creation included.
         await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`natter.grp.${name}`]);
-        const plan = decide(await load(client, name));
+        const current = await load(client, name);
+        const plan = await decide(current, current ? await entries(client, current.id, -1) : []);
         for (const change of plan.changes) await apply(client, change);
+        const append = plan.append;
+        if (append && !plan.changes.some((c) => c.op === "deleteGroup")) {
+          await client.query("INSERT INTO grp.chain_entries (group_id, seq, hash, entry) VALUES ($1, $2, $3, $4)", [
+            append.groupId, append.seq, append.hash, append.entry,
+          ]);
+        }
         for (const notice of plan.notices) {
           await client.query("INSERT INTO grp.outbox (message_id, recipients, record) VALUES ($1, $2, $3)", [
             notice.message.id,
@@ -36,6 +43,24 @@ export class PgGroupStore implements GroupStore {
     } finally {
       client.release();
     }
+  }
+
+  async chain(name: string, after: number, maxChars: number): Promise<ChainPage | undefined> {
+    const { rows } = await this.pool.query<{ id: string; name: string }>("SELECT id, name FROM grp.groups WHERE name = $1", [name]);
+    const group = rows[0];
+    if (!group) return undefined;
+    const last = await this.pool.query<{ seq: number; hash: string }>("SELECT seq, hash FROM grp.chain_entries WHERE group_id = $1 ORDER BY seq DESC LIMIT 1", [group.id]);
+    const head = last.rows[0];
+    if (!head) return undefined;
+    const all = await entries(this.pool, group.id, after);
+    const page: string[] = [];
+    let size = 0;
+    for (const entry of all) {
+      if (page.length > 0 && size + entry.length > maxChars) break;
+      page.push(entry);
+      size += entry.length;
+    }
+    return { group: { id: group.id, name: group.name }, head: { seq: head.seq, hash: head.hash }, entries: page, more: page.length < all.length };
   }
 
   async find(name: string): Promise<GroupState | undefined> {
@@ -84,6 +109,11 @@ async function load(db: pg.Pool | pg.PoolClient, name: string): Promise<GroupSta
       joinedAt: r.joined_at.getTime(),
     })),
   };
+}
+
+async function entries(db: pg.Pool | pg.PoolClient, groupId: string, after: number): Promise<string[]> {
+  const { rows } = await db.query<{ entry: string }>("SELECT entry FROM grp.chain_entries WHERE group_id = $1 AND seq > $2 ORDER BY seq", [groupId, after]);
+  return rows.map((r) => r.entry);
 }
 
 async function apply(client: pg.PoolClient, change: Change): Promise<void> {

@@ -1,0 +1,45 @@
+/**
+ * A stack on a nats-server of the bench's own, so that every server process is natter's
+ * alone: their pids for CPU time, and what the edges and NATS hold in memory.
+ */
+import { startBenchStack, type BenchStack, type BenchStackOptions } from "./bench-stack.ts";
+import { startOwnNats, type OwnNats } from "./nats-server.ts";
+import type { ScenarioContext } from "./scenario.ts";
+import { sum } from "./stats.ts";
+
+/** Bytes held by the edges (RSS after a forced collection, all edges) and by NATS (its /varz mem). */
+export interface ServerMemory { edges: number; nats: number }
+
+export interface OwnStack {
+  readonly nats: OwnNats;
+  readonly stack: BenchStack;
+  /** Every server process: auth, group, presence, each edge and the nats-server. */
+  pids(): number[];
+  memory(): Promise<ServerMemory>;
+}
+
+/** Runs `fn` against a fresh nats-server and a stack on it, then stops both. */
+export async function withOwnStack<T>(ctx: ScenarioContext, options: Omit<BenchStackOptions, "natsUrl">, fn: (own: OwnStack) => Promise<T>): Promise<T> {
+  ctx.log("starting a nats-server of our own");
+  const nats = await startOwnNats();
+  try {
+    ctx.log(`starting a stack on it (${options.edges ?? 2} edges)`);
+    const stack = await startBenchStack({ ...options, natsUrl: nats.url });
+    try {
+      const edges = () => stack.edges.map((_, i) => i);
+      return await fn({
+        nats,
+        stack,
+        pids: () => [stack.pid("auth"), stack.pid("group"), stack.stack.presence.child.pid!, ...edges().map((i) => stack.pid(i)), nats.pid],
+        async memory() {
+          const [held, varz] = await Promise.all([Promise.all(edges().map((i) => stack.collect(i))), nats.varz()]);
+          return { edges: sum(held.map((m) => m.rss)), nats: varz.mem };
+        },
+      });
+    } finally {
+      await stack.stop();
+    }
+  } finally {
+    await nats.stop();
+  }
+}
