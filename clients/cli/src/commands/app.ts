@@ -25,7 +25,7 @@ const ALT_SCREEN_OFF = "\x1b[?1049l";
  * conversations, and read receipts wait until their conversation is open.
  */
 export async function appCommand(ctx: Invocation): Promise<void> {
-  const [{ render }, { createElement }, { AppView }] = await Promise.all([import("ink"), import("react"), import("../app/view.ts")]);
+  const [{ render }, { createElement }, { AppView }] = await Promise.all([loadInk(), import("react"), import("../app/view.ts")]);
   const store = new AppStore();
   const terminal = ctx.deps.stdout as NodeJS.WriteStream;
   // Everything this run would write as lines (results, warnings, errors) lands in the status line.
@@ -47,51 +47,48 @@ export async function appCommand(ctx: Invocation): Promise<void> {
   let leave!: () => void;
   const left = new Promise<void>((resolve) => (leave = resolve));
   let instance: { unmount(): void; waitUntilExit(): Promise<unknown> } | undefined;
-  try {
-    const history = await run.history();
-    const messenger = await run.messenger(() => link!);
-    const reads = new HeldReads(messenger, store, (err) => run.printer.error(err));
-    const receiver = new Receiver(reads.messenger, new AppPrinter(store, history, reads, terminal), () => link!, await run.downloader(() => link!), await run.keeping());
-    await knownConversations(store, messenger, history);
-
-    const open = (conversation: Conversation): void => {
-      store.dispatch({ t: "open", conversation });
-      showHistory(store, history);
-      reads.release(conversation);
-    };
-    let queue = Promise.resolve();
-    const actions: AppActions = {
-      open,
-      close: () => store.dispatch({ t: "close" }),
-      quit: leave,
-      line: (text) => {
-        queue = queue.then(async () => {
-          try {
-            const input = parseInput(text, store.get().open);
-            if (input.kind === "quit") return leave();
-            if (input.kind === "help") return store.dispatch({ t: "panel", lines: APP_HELP.split("\n") });
-            if (input.kind === "open") return open(input.conversation);
-            if (input.kind === "nothing" || !link) return;
-            collected = text.trim().startsWith("/") ? [] : undefined;
-            const shown = (line: string) => run.printer.result(line, {});
-            if ((await runLine(run, link, messenger, input.line, shown)) === "quit") return leave();
-            if (collected !== undefined && collected.length > 1) store.dispatch({ t: "panel", lines: collected });
-            const opened = store.get().open;
-            if (opened !== undefined) {
-              const last = showHistory(store, history).at(-1);
-              if (last?.direction === "out") store.dispatch({ t: "message", conversation: opened, from: "me", text: last.text, at: last.at });
-            }
-          } catch (err) {
-            run.printer.error(err);
-            if (describeError(err).code === "NOT_LOGGED_IN") leave();
-          } finally {
-            collected = undefined;
+  // What the app works with, once opened: until then keys do nothing but /quit.
+  let ready: { history: History; messenger: Messenger; reads: HeldReads } | undefined;
+  const open = (conversation: Conversation): void => {
+    if (!ready) return;
+    store.dispatch({ t: "open", conversation });
+    showHistory(store, ready.history);
+    ready.reads.release(conversation);
+  };
+  let queue = Promise.resolve();
+  const actions: AppActions = {
+    open,
+    close: () => store.dispatch({ t: "close" }),
+    quit: leave,
+    line: (text) => {
+      queue = queue.then(async () => {
+        try {
+          const input = parseInput(text, store.get().open);
+          if (input.kind === "quit") return leave();
+          if (input.kind === "help") return store.dispatch({ t: "panel", lines: APP_HELP.split("\n") });
+          if (input.kind === "open") return open(input.conversation);
+          if (input.kind === "nothing" || !link || !ready) return;
+          collected = text.trim().startsWith("/") ? [] : undefined;
+          const shown = (line: string) => run.printer.result(line, {});
+          if ((await runLine(run, link, ready.messenger, input.line, shown)) === "quit") return leave();
+          if (collected !== undefined && collected.length > 1) store.dispatch({ t: "panel", lines: collected });
+          const opened = store.get().open;
+          if (opened !== undefined) {
+            const last = showHistory(store, ready.history).at(-1);
+            if (last?.direction === "out") store.dispatch({ t: "message", conversation: opened, from: "me", text: last.text, at: last.at });
           }
-        });
-      },
-    };
+        } catch (err) {
+          run.printer.error(err);
+          if (describeError(err).code === "NOT_LOGGED_IN") leave();
+        } finally {
+          collected = undefined;
+        }
+      });
+    },
+  };
 
-    // The app shows at once; what it is waiting for shows in its status line.
+  try {
+    // The app shows first; each step it waits for shows in its status line.
     terminal.write(ALT_SCREEN_ON);
     let unread = 0;
     store.subscribe(() => {
@@ -107,19 +104,35 @@ export async function appCommand(ctx: Invocation): Promise<void> {
       exitOnCtrlC: false,
       patchConsole: false,
     });
-    store.dispatch({ t: "status", line: "connecting…" });
-    link = await run.link({
-      receive: "optional",
-      persistent: true,
-      onDeliver: receiver.push,
-      onStatus: (s) => store.dispatch({ t: "status", line: s === "reconnecting" ? "reconnecting…" : "back online" }),
-      onReceiveRefused: () => store.dispatch({ t: "status", line: "another natter of this home is receiving messages: they show there; you can still send here" }),
-    });
-    store.dispatch({ t: "status", line: `connected as ${(await (await run.home()).readAccount())?.username ?? "?"}: /help for commands` });
+    // /quit or ^C ends the app in any step, connecting included.
+    const ended = Promise.race([left, interrupted(ctx.deps.interrupt)]);
+    const setup = (async () => {
+      store.dispatch({ t: "status", line: "opening this home…" });
+      const history = await run.history();
+      const messenger = await run.messenger(() => link!);
+      const reads = new HeldReads(messenger, store, (err) => run.printer.error(err));
+      const receiver = new Receiver(reads.messenger, new AppPrinter(store, history, reads, terminal), () => link!, await run.downloader(() => link!), await run.keeping());
+      await knownConversations(store, messenger, history);
+      ready = { history, messenger, reads };
 
-    await Promise.race([left, link.done, interrupted(ctx.deps.interrupt)]);
-    await queue;
-    await receiver.idle();
+      store.dispatch({ t: "status", line: "connecting…" });
+      link = await run.link({
+        receive: "optional",
+        persistent: true,
+        onDeliver: receiver.push,
+        onStatus: (s) => store.dispatch({ t: "status", line: s === "reconnecting" ? "reconnecting…" : "back online" }),
+        onReceiveRefused: () => store.dispatch({ t: "status", line: "another natter of this home is receiving messages: they show there; you can still send here" }),
+      });
+      store.dispatch({ t: "status", line: `connected as ${(await (await run.home()).readAccount())?.username ?? "?"}: /help for commands` });
+      return receiver;
+    })();
+    setup.catch(() => undefined); // what fails after the app has ended is not reported
+    const receiver = await Promise.race([ended.then(() => undefined), setup]);
+    if (receiver && link) {
+      await Promise.race([ended, link.done]);
+      await queue;
+      await receiver.idle();
+    }
   } finally {
     instance?.unmount();
     await instance?.waitUntilExit().catch(() => undefined);
@@ -128,6 +141,22 @@ export async function appCommand(ctx: Invocation): Promise<void> {
     await run.close();
   }
   await link?.done;
+}
+
+/**
+ * Ink draws nothing until it exits when it believes it runs in CI (`CI` or
+ * `CONTINUOUS_INTEGRATION` set in the environment, read once as it loads): a blank screen
+ * in a terminal whose shell sets them. The app opens only on a terminal, so ink is loaded
+ * with them unset.
+ */
+async function loadInk(): Promise<typeof import("ink")> {
+  const hidden = ["CI", "CONTINUOUS_INTEGRATION"].filter((name) => name in process.env).map((name) => [name, process.env[name]] as const);
+  for (const [name] of hidden) delete process.env[name];
+  try {
+    return await import("ink");
+  } finally {
+    for (const [name, value] of hidden) process.env[name] = value;
+  }
 }
 
 /** The terminal's title (OSC 0): natter, and how many messages wait unread. */
