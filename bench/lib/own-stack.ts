@@ -15,6 +15,8 @@ export interface OwnStack {
   readonly stack: BenchStack;
   /** Every server process: auth, group, presence, each edge and the nats-server. */
   pids(): number[];
+  /** The same, named. */
+  processes(): Array<{ name: string; pid: number }>;
   memory(): Promise<ServerMemory>;
 }
 
@@ -27,10 +29,15 @@ export async function withOwnStack<T>(ctx: ScenarioContext, options: Omit<BenchS
     const stack = await startBenchStack({ ...options, natsUrl: nats.url });
     try {
       const edges = () => stack.edges.map((_, i) => i);
+      const processes = () => [
+        { name: "auth", pid: stack.pid("auth") }, { name: "group", pid: stack.pid("group") }, { name: "presence", pid: stack.stack.presence.child.pid! },
+        ...edges().map((i) => ({ name: `edge${i}`, pid: stack.pid(i) })), { name: "nats", pid: nats.pid },
+      ];
       return await fn({
         nats,
         stack,
-        pids: () => [stack.pid("auth"), stack.pid("group"), stack.stack.presence.child.pid!, ...edges().map((i) => stack.pid(i)), nats.pid],
+        pids: () => processes().map((p) => p.pid),
+        processes,
         async memory() {
           const [held, varz] = await Promise.all([Promise.all(edges().map((i) => stack.collect(i))), nats.varz()]);
           return { edges: sum(held.map((m) => m.rss)), nats: varz.mem };

@@ -7,7 +7,7 @@
  * and load-generator processes are added until each one's share fits.
  */
 import { withOwnStack, type OwnStack } from "../lib/own-stack.ts";
-import { meterAll } from "../lib/proc.ts";
+import { meterEach } from "../lib/proc.ts";
 import { atLeastRow, atMostRow, type Row } from "../lib/report.ts";
 import type { Scenario, ScenarioContext } from "../lib/scenario.ts";
 import { KiB, MiB } from "../lib/stats.ts";
@@ -57,9 +57,10 @@ async function measure(ctx: ScenarioContext, own: OwnStack, pool: WorkerPool): P
     await sleep(idle.settleMs);
     const after = await own.memory();
     ctx.log(`${label}: idle for ${idle.cpuWindowMs / 1000} s`);
-    const cores = meterAll(own.pids());
+    const cores = meterEach(own.processes());
     await sleep(idle.cpuWindowMs);
-    const idleCores = cores();
+    const { cores: idleCores, each } = cores();
+    ctx.log(`${label}: idle CPU ${each}`);
     const stayed = await stillHeld(pool);
 
     const total = after.edges + after.nats;

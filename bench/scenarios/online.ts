@@ -8,7 +8,7 @@
  * messages (the replay scenario's drain, with the crowd online).
  */
 import type { Cred } from "../load/worker.ts";
-import { meterAll } from "../lib/proc.ts";
+import { meterAll, meterEach } from "../lib/proc.ts";
 import { withOwnStack, type OwnStack, type ServerMemory } from "../lib/own-stack.ts";
 import type { Profile } from "../lib/profiles.ts";
 import { atLeastRow, atMostRow, type Row } from "../lib/report.ts";
@@ -45,9 +45,11 @@ async function measure(ctx: ScenarioContext, own: OwnStack): Promise<Row[]> {
     await sleep(idle.settleMs);
     const after = await own.memory();
     ctx.log(`${label}: idle for ${idle.cpuWindowMs / 1000} s`);
-    const idleCores = meterAll(own.pids());
+    const idleCores = meterEach(own.processes());
     await sleep(idle.cpuWindowMs);
-    const idleRows = idleFigures(`${label}, idle`, idle, { wanted: p.devices, held, before, after, cores: idleCores() });
+    const idleCpu = idleCores();
+    ctx.log(`${label}: idle CPU ${idleCpu.each}`);
+    const idleRows = idleFigures(`${label}, idle`, idle, { wanted: p.devices, held, before, after, cores: idleCpu.cores });
 
     const chatRows = await chat(ctx, own, pairs, label);
 

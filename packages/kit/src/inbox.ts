@@ -1,4 +1,5 @@
 import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, type JetStreamManager, type StreamInfo } from "@nats-io/jetstream";
+import { RetryBudget } from "./retry-budget.ts";
 import type { StorePublish } from "./store-publisher.ts";
 import type { Names } from "@natter/protocol";
 import { ensureStream, streamInfo } from "./work-queue.ts";
@@ -185,19 +186,23 @@ export class InboxWriter {
   }
 }
 
+/** The retries this process may still make to store a message (see `RetryBudget`). */
+const storeRetries = new RetryBudget();
+
 /**
  * Publishes to a JetStream stream and resolves once stored, trying again while a stream
- * leader election may be under way; rejects with the last error after the last try, and
- * at once when a cap refused the message (see `inboxRefusal`).
+ * leader election may be under way and `budget` allows; rejects with the last error after
+ * the last try, and at once when a cap refused the message (see `inboxRefusal`).
  */
-export async function publishWithRetry(js: StorePublish, subject: string, data: Uint8Array, msgID: string): Promise<void> {
+export async function publishWithRetry(js: StorePublish, subject: string, data: Uint8Array, msgID: string, budget = storeRetries): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
       await js.publish(subject, data, { msgID });
+      budget.succeeded();
       return;
     } catch (error) {
       const wait = PUBLISH_RETRY_MS[attempt];
-      if (wait === undefined || inboxRefusal(error)) throw error;
+      if (wait === undefined || inboxRefusal(error) || !budget.retry()) throw error;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }

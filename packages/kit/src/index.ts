@@ -16,6 +16,7 @@ export { startHealth } from "./health.ts";
 export { Counter, createRegistry, Gauge, Histogram, type Registry } from "./metrics.ts";
 export { runService, type ServiceDefinition, type ServiceEnv } from "./run-service.ts";
 export { systemClock, type Clock, type RunningService, type ServiceDeps } from "./service.ts";
+export { RetryBudget } from "./retry-budget.ts";
 export { copyMsgId, ensureInboxStream, INBOX_DEFAULTS, inboxRefusal, InboxWriter, messageIdOf, publishWithRetry, type InboxCaps, type InboxRefusal } from "./inbox.ts";
 export { DeviceFeeds, nextStored, type DeviceFeed, type FeedDelivery, type FeedHandlers, type FeedTimings } from "./device-feed.ts";
 export { ensureStream, ensureWorkQueue } from "./work-queue.ts";

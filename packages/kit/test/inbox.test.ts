@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { AckPolicy, DiscardPolicy, jetstream, JetStreamApiError, jetstreamManager, RetentionPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { names } from "@natter/protocol";
-import { connectNats, copyMsgId, ensureInboxStream, nextStored, ensureWorkQueue, inboxRefusal, InboxWriter, messageIdOf, publishWithRetry, type NatsConnection } from "@natter/kit";
+import { connectNats, copyMsgId, RetryBudget, ensureInboxStream, nextStored, ensureWorkQueue, inboxRefusal, InboxWriter, messageIdOf, publishWithRetry, type NatsConnection } from "@natter/kit";
 import { quietLogger, testServices, type TestServices } from "@natter/kit/testing";
 
 describe("the inbox", () => {
@@ -177,5 +177,30 @@ describe("publishWithRetry", () => {
     };
     await assert.rejects(publishWithRetry(js as never, "inbox.x", new Uint8Array(), "m4"), (error: unknown) => inboxRefusal(error) === "INBOX_FULL");
     assert.equal(tries, 1);
+  });
+
+  it("tries again only as far as its budget goes, which successes fill again", async () => {
+    // Each success earns half a retry; three retries saved to begin with.
+    const budget = new RetryBudget(0.5, 10, 3);
+    let up = false;
+    let tries = 0;
+    const js = {
+      publish: async () => {
+        tries += 1;
+        if (!up) throw new Error("timeout");
+        return { seq: 1, duplicate: false, stream: "INBOX" };
+      },
+    };
+    await assert.rejects(publishWithRetry(js as never, "inbox.x", new Uint8Array(), "a", budget));
+    assert.equal(tries, 4, "tried once and three times again");
+    tries = 0;
+    await assert.rejects(publishWithRetry(js as never, "inbox.x", new Uint8Array(), "b", budget));
+    assert.equal(tries, 1, "then once: nothing is left to try again with");
+    up = true;
+    for (let i = 0; i < 4; i++) await publishWithRetry(js as never, "inbox.x", new Uint8Array(), `c${i}`, budget);
+    up = false;
+    tries = 0;
+    await assert.rejects(publishWithRetry(js as never, "inbox.x", new Uint8Array(), "d", budget));
+    assert.equal(tries, 3, "four successes earned two retries");
   });
 });
