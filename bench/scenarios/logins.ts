@@ -17,7 +17,7 @@ interface LoginResult { latencies: Float64Array; errors: Record<string, number>;
 
 function worstProbe(stack: BenchStack, services: string[], from: number, to: number) {
   const samples = services.flatMap((s) => stack.probes(s, from, to));
-  return { p99: Math.max(0, ...samples.map((s) => s.p99)), max: Math.max(0, ...samples.map((s) => s.max)), windows: samples.length };
+  return { p99: Math.max(0, ...samples.map((s) => s.p99 ?? 0)), max: Math.max(0, ...samples.map((s) => s.max ?? 0)), windows: samples.length };
 }
 
 export const logins: Scenario = {
@@ -26,7 +26,7 @@ export const logins: Scenario = {
   async run(ctx) {
     const { logins: p } = ctx.profile;
     ctx.log(`starting a stack with bcrypt cost ${p.bcryptCost}`);
-    const stack = await startBenchStack({ bcryptCost: p.bcryptCost });
+    const stack = await startBenchStack({ bcryptCost: p.bcryptCost, loopProbe: true });
     try {
       const password = "bench-password-12";
       ctx.log(`registering ${p.accounts} accounts at cost ${p.bcryptCost}`);

@@ -253,8 +253,10 @@ export class DeviceFeed {
     this.subject = n.inbox(userId);
     this.liveSubject = n.live(userId);
     this.stream = n.inboxStream;
+    // Spread over eight periods, not one of its own each: Node keeps a list of timers for
+    // each period, and thousands of lists cost an idle edge more than the ticks themselves.
     const every = Math.min(timings.sweepMs, timings.ackWaitMs) / 3;
-    this.ticks = setInterval(() => this.tick(), every * (0.75 + Math.random() / 2));
+    this.ticks = setInterval(() => this.tick(), Math.round(every * (0.75 + Math.floor(Math.random() * 8) / 16)));
     this.ticks.unref();
   }
 
