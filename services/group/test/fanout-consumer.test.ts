@@ -111,3 +111,68 @@ describe("the group fan-out consumer while the inbox is slow", () => {
     assert.equal(mostAtOnce, 4, "four on their way at once, never more");
   });
 });
+
+/**
+ * A stream numbered anew (nats-server 2.9 after a crash or a partition) gives a new message
+ * the sequence of one the fan-out still has in hand. The consumer here is JetStream's
+ * interface played by the test, so that it can hand over such a pair.
+ */
+describe("the group fan-out consumer when a stream reuses a sequence", () => {
+  it("copies a new message that comes with the sequence of one still in hand, and acks each for itself", async () => {
+    const n = names(`renumbered${randomUUID().slice(0, 8)}`);
+    const groupId = randomUUID();
+    const members = [randomUUID(), randomUUID()];
+    const copied: string[] = [];
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const inbox = {
+      async publish(message: InboxMessage) {
+        if (copied.length === 0) await firstHeld;
+        copied.push(message.id);
+        return { full: [] };
+      },
+    };
+    const store = { recipients: async () => ({ name: "renumbered", memberIds: members }) };
+    const acked: string[] = [];
+    let deliver!: (m: unknown) => void;
+    const fakeMsg = (seq: number, env: GroupEnvelope) => ({
+      seq,
+      subject: n.group(groupId),
+      data: encodeRecord(env),
+      headers: { get: (name: string) => (name === "Nats-Msg-Id" ? env.id : "") },
+      info: { deliveryCount: 1 },
+      ack: () => acked.push(env.id),
+      nak: () => undefined,
+      term: () => undefined,
+      working: () => undefined,
+    });
+    const js = {
+      consumers: {
+        get: async () => ({
+          consume: async (options: { callback: (m: unknown) => void }) => {
+            deliver = options.callback;
+            return { closed: () => new Promise(() => undefined), stop: () => undefined };
+          },
+        }),
+      },
+    };
+    const jsm = { consumers: { add: async () => ({}) } };
+    const consumer = await startFanoutConsumer({
+      js: js as never, jsm: jsm as never, n, fanout: new GroupFanout({ store, inbox }), logger: quietLogger(), window: 4,
+    });
+    try {
+      const envelope = (i: number): GroupEnvelope => ({ v: 1, id: randomUUID(), from: members[0]!, fromName: "ann", groupId, body: new Uint8Array([i]), sentAt: Date.now() });
+      const [first, second] = [envelope(1), envelope(2)];
+      deliver(fakeMsg(7, first));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      deliver(fakeMsg(7, second));
+      releaseFirst();
+      const deadline = Date.now() + 5000;
+      while (copied.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(copied, [first.id, second.id], "both messages copied, in order");
+      assert.deepEqual(acked.sort(), [first.id, second.id].sort(), "each acked through its own delivery");
+    } finally {
+      await consumer.stop();
+    }
+  });
+});

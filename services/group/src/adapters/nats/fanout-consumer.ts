@@ -64,8 +64,14 @@ export async function startFanoutConsumer(opts: {
   await ensureConsumer(jsm, n, ackWaitMs);
   const consumer = await js.consumers.get(n.groupStream, FANOUT_CONSUMER);
   const chains = new Map<string, Promise<void>>();
-  /** Taken and not yet answered, by stream sequence: the latest delivery of each. */
-  const unanswered = new Map<number, JsMsg>();
+  /**
+   * Taken and not yet answered, the latest delivery of each, by stream sequence and message
+   * id together: a stream numbered anew after a crash or a partition (seen with nats-server
+   * 2.9) gives a new message the sequence of one still in hand here, and by sequence alone
+   * it was taken for a redelivery of that one and acked, unsent, when that one was answered.
+   */
+  const unanswered = new Map<string, JsMsg>();
+  const deliveryKey = (m: JsMsg) => `${m.seq}:${m.headers?.get("Nats-Msg-Id") ?? ""}`;
   const keepAlive = setInterval(() => {
     try {
       for (const m of unanswered.values()) m.working();
@@ -84,12 +90,12 @@ export async function startFanoutConsumer(opts: {
    * and answers it when they are stored. Resolves as soon as its copies are handed to NATS,
    * so the group's next message goes out behind it without waiting for its acknowledgements.
    */
-  const begin = async (key: string, seq: number): Promise<void> => {
-    const m = unanswered.get(seq)!;
+  const begin = async (key: string, delivery: string): Promise<void> => {
+    const m = unanswered.get(delivery)!;
     /** Answers through the latest delivery of the message, which then is no longer kept alive. */
     const answer = (how: (latest: JsMsg) => void) => {
-      const latest = unanswered.get(seq) ?? m;
-      unanswered.delete(seq);
+      const latest = unanswered.get(delivery) ?? m;
+      unanswered.delete(delivery);
       how(latest);
     };
     let envelope: GroupEnvelope;
@@ -136,11 +142,12 @@ export async function startFanoutConsumer(opts: {
     max_messages: 256,
     expires: PULL_EXPIRES_MS,
     callback: (m) => {
-      const queued = unanswered.has(m.seq);
-      unanswered.set(m.seq, m);
+      const delivery = deliveryKey(m);
+      const queued = unanswered.has(delivery);
+      unanswered.set(delivery, m);
       if (queued) return;
       const key = m.subject;
-      const next = (chains.get(key) ?? Promise.resolve()).then(() => begin(key, m.seq));
+      const next = (chains.get(key) ?? Promise.resolve()).then(() => begin(key, delivery));
       chains.set(key, next);
       void next.finally(() => {
         if (chains.get(key) === next) chains.delete(key);
