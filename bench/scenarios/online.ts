@@ -8,7 +8,7 @@
  * messages (the replay scenario's drain, with the crowd online).
  */
 import type { Cred } from "../load/worker.ts";
-import { meterAll, meterEach } from "../lib/proc.ts";
+import { meterEach } from "../lib/proc.ts";
 import { withOwnStack, type OwnStack, type ServerMemory } from "../lib/own-stack.ts";
 import type { Profile } from "../lib/profiles.ts";
 import { atLeastRow, atMostRow, type Row } from "../lib/report.ts";
@@ -110,10 +110,11 @@ async function chat(ctx: ScenarioContext, own: OwnStack, pairs: Array<{ from: Cr
     const running = trafficEverywhere(ctx.pool, "online", { ...base, window: p.window, latency: false });
     // Server CPU over the measured window only: the workers count deliveries from the end of the warm-up.
     await sleep(c.warmupMs);
-    const cores = meterAll(own.pids());
+    const cores = meterEach(own.processes());
     await sleep(c.durationMs);
-    const serverCores = cores();
+    const { cores: serverCores, each } = cores();
     const saturated = await running;
+    ctx.log(`${label}: saturated, ${Math.round(saturated.deliveredPerS)} msgs/s; CPU ${each}`);
 
     ctx.log(`${label}: 1:1 at ${p.ratePerS} msgs/s`);
     const fixed = await trafficEverywhere(ctx.pool, "online", { ...base, latency: true }, () => p.ratePerS / p.pairs);

@@ -124,7 +124,8 @@ export function permissions(namespace: string): Record<NatsUser, Permissions> {
         n.edgeHeartbeat,
         n.sendUsage,
         n.session("*"),
-        n.receiver("*"),
+        // A request there asks whether the account has a receiving connection (its feed answers).
+        n.liveWildcard,
         api("INFO"),
         // INBOX: its caps; a device's catch-up (a look for the next message of its user, a
         // short-lived consumer to read them); its acks, purges of its user's subject.
@@ -159,7 +160,6 @@ export function permissions(namespace: string): Record<NatsUser, Permissions> {
         n.presenceSync,
         n.sendUsage,
         n.session("*"),
-        n.receiver("*"),
         // What INBOX stores, republished live; a new leader of it means a look for what the old one did not republish.
         n.liveWildcard,
         `$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.${n.inboxStream}`,

@@ -74,6 +74,15 @@ export interface FeedHandlers {
  */
 export class DeviceFeeds {
   private readonly feeds = new Set<DeviceFeed>();
+  /**
+   * The feeds in `TICK_SLOTS` turns of one timer: each turn looks over its slot's feeds, so
+   * every feed is looked at once a tick's time and an idle edge wakes `TICK_SLOTS` times a
+   * tick, not once a feed.
+   */
+  private readonly slots: Array<Set<DeviceFeed>> = Array.from({ length: TICK_SLOTS }, () => new Set());
+  private turn = 0;
+  private placed = 0;
+  private readonly ticker: NodeJS.Timeout;
   private readonly watchers: Subscription[] = [];
   /** What every feed of this edge shares of the stream's and the connection's state. */
   private readonly stream: StreamWatch = { connected: true, highestSeen: 0, replicated: undefined };
@@ -97,6 +106,14 @@ export class DeviceFeeds {
     })();
     // A new leader may not have republished what the old one stored last.
     this.watchers.push(nc.subscribe(`$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.${n.inboxStream}`, { callback: () => void this.recheck() }));
+    this.ticker = setInterval(() => this.tick(), Math.min(timings.sweepMs, timings.ackWaitMs) / 3 / TICK_SLOTS);
+    this.ticker.unref();
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const feed of this.slots[this.turn]!) feed.tick(now);
+    this.turn = (this.turn + 1) % TICK_SLOTS;
   }
 
   /** Starts feeding `userId`'s device: what was waiting first, then what arrives. */
@@ -109,8 +126,13 @@ export class DeviceFeeds {
       },
     );
     await this.stream.replicated;
-    const feed = new DeviceFeed(this.nc, this.js, this.jsm, this.n, userId, handlers, this.stream, this.timings, () => this.feeds.delete(feed), this.logger);
+    const slot = this.slots[this.placed++ % TICK_SLOTS]!;
+    const feed = new DeviceFeed(this.nc, this.js, this.jsm, this.n, userId, handlers, this.stream, this.timings, () => {
+      this.feeds.delete(feed);
+      slot.delete(feed);
+    }, this.logger);
     this.feeds.add(feed);
+    slot.add(feed);
     await feed.start();
     return feed;
   }
@@ -118,6 +140,7 @@ export class DeviceFeeds {
   /** Stops every feed (the edge is going away). */
   stop(): void {
     for (const feed of this.feeds) feed.stop();
+    clearInterval(this.ticker);
     for (const watcher of this.watchers) watcher.unsubscribe();
   }
 
@@ -179,6 +202,8 @@ export class DeviceFeeds {
 
 /** Feeds that check their numbering at once after a reconnect. */
 const RECHECK_CONCURRENCY = 100;
+/** Turns of the feeds' timer a tick is spread over. */
+const TICK_SLOTS = 10;
 
 /** The stream and connection state the feeds of one edge share. */
 interface StreamWatch {
@@ -202,6 +227,7 @@ export function nextStored(jsm: JetStreamManager, stream: string, subject: strin
 interface Live { seq: number; last: number; data: Uint8Array; id: string | undefined }
 
 const MSG_ID = "Nats-Msg-Id";
+const RECEIVING = "1";
 
 /** One device's feed: see `DeviceFeeds`. */
 export class DeviceFeed {
@@ -209,7 +235,6 @@ export class DeviceFeed {
   private readonly liveSubject: string;
   private readonly stream: string;
   private sub: Subscription | undefined;
-  private readonly ticks: NodeJS.Timeout;
   /** The highest sequence handed over: everything of the user's below it was. */
   private lastDelivered = 0;
   /** Handed over and not acked yet, in order. */
@@ -253,11 +278,6 @@ export class DeviceFeed {
     this.subject = n.inbox(userId);
     this.liveSubject = n.live(userId);
     this.stream = n.inboxStream;
-    // Spread over eight periods, not one of its own each: Node keeps a list of timers for
-    // each period, and thousands of lists cost an idle edge more than the ticks themselves.
-    const every = Math.min(timings.sweepMs, timings.ackWaitMs) / 3;
-    this.ticks = setInterval(() => this.tick(), Math.round(every * (0.75 + Math.floor(Math.random() * 8) / 16)));
-    this.ticks.unref();
   }
 
   /**
@@ -331,7 +351,6 @@ export class DeviceFeed {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.ticks);
     this.sub?.unsubscribe();
     this.roomWaiter?.();
     this.onStop();
@@ -339,6 +358,9 @@ export class DeviceFeed {
 
   private heard(msg: Msg): void {
     if (this.stopped) return;
+    // A request on the subject asks whether the account has a receiving connection: this
+    // one is. What the stream republishes comes with no reply subject.
+    if (msg.reply) return void msg.respond(RECEIVING);
     this.heardAt = Date.now();
     const seq = Number(msg.headers?.get("Nats-Sequence"));
     const last = Number(msg.headers?.get("Nats-Last-Sequence") || 0);
@@ -536,10 +558,12 @@ export class DeviceFeed {
     }, PURGE_AFTER_MS).unref();
   }
 
-  /** Hands over again what went unacked too long, and sweeps a feed that heard nothing for a while. */
-  private tick(): void {
+  /**
+   * Hands over again what went unacked too long, and sweeps a feed that heard nothing for a
+   * while; `DeviceFeeds` calls it every third of the shorter of the two.
+   */
+  tick(now: number): void {
     if (this.stopped) return;
-    const now = Date.now();
     for (const [seq, at] of this.handedAt) if (now - at >= this.timings.ackWaitMs) this.handAgain(seq);
     if (this.catching || this.behind || now - this.heardAt < this.timings.sweepMs) return;
     // The next sweep is a sweep's time from this one, not at every tick from now on.

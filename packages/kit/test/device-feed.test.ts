@@ -69,6 +69,26 @@ describe("device feeds", () => {
     }
   });
 
+  it("answers a request at its live subject while it runs (the account has a receiver), and hands nothing over for it", async () => {
+    const ivy = nextUser();
+    const asked = async () => {
+      try {
+        await nc.request(n.live(ivy), "ping", { timeout: 1000 });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.equal(await asked(), false, "no feed yet");
+    const got: FeedDelivery[] = [];
+    const feed = await feeds.open(ivy, { deliver: (d) => got.push(d), lost: (e) => assert.fail(e) });
+    assert.equal(await asked(), true, "its feed answers");
+    feed.stop();
+    await nc.flush();
+    assert.equal(await asked(), false, "stopped, it no longer does");
+    assert.equal(got.length, 0);
+  });
+
   it("hands what was not acked to the next feed, and nothing that was", async () => {
     const carol = nextUser();
     await store(carol, "c1", "c2");
@@ -144,7 +164,7 @@ describe("device feeds", () => {
     try {
       const started = reads;
       await sleep(3000);
-      // A sweep every 300 ms and the tick after it (75 to 125 ms): about eight in 3 s.
+      // A sweep every 300 ms, at the next look over the feed (every 100 ms): about eight in 3 s.
       assert.ok(reads - started >= 5 && reads - started <= 16, `${reads - started} sweeps in 3 s`);
     } finally {
       feed.stop();

@@ -21,7 +21,11 @@ export function names(namespace: string) {
     legacyInboxStream: `${upper}_INBOX`,
     inboxWildcard: `${ns}.inbox.*`,
     inbox: (userId: string) => `${ns}.inbox.${userId}`,
-    /** Where the inbox stream republishes each message it stores, with its sequence (core NATS). */
+    /**
+     * Where the inbox stream republishes each message it stores, with its sequence (core
+     * NATS). The receiving connection's feed listens here, and answers a request there: that
+     * is how an edge finds that an account already has one.
+     */
     liveWildcard: `${ns}.live.*`,
     live: (userId: string) => `${ns}.live.${userId}`,
     /** Object store bucket of encrypted files. */
@@ -39,8 +43,6 @@ export function names(namespace: string) {
     groupQueue: `${ns}-group`,
     /** Every live authenticated connection of a user listens here (pings, kicks). */
     session: (userId: string) => `${ns}.sess.${userId}`,
-    /** Only the connection receiving a user's deliveries listens here. */
-    receiver: (userId: string) => `${ns}.recv.${userId}`,
     event: (topic: string) => `${ns}.evt.${topic}`,
     presence: (verb: PresenceVerb) => `${ns}.svc.presence.${verb}`,
     presenceQueue: `${ns}-presence`,

@@ -15,9 +15,10 @@ const PING_TIMEOUT_MS = 500;
 
 /**
  * Live connections announce themselves on `<ns>.sess.<userId>` (every authenticated
- * connection) and `<ns>.recv.<userId>` (only the one receiving). A request there with
- * no subscriber fails at once with "no responders", so the common case costs one
- * round trip to NATS and no waiting.
+ * connection); the one receiving is found at its user's live subject, where its feed's
+ * subscription answers (kit's `DeviceFeed`). A request there with no subscriber fails at
+ * once with "no responders", so the common case costs one round trip to NATS and no
+ * waiting.
  */
 export class NatsSessionBus implements SessionBus {
   /** What every membership needs of the bus: one object, not four references a connection. */
@@ -63,7 +64,6 @@ interface BusContext {
  */
 class BusMembership implements SessionMembership {
   private session: Subscription | undefined;
-  private receiver: Subscription | undefined;
   private left = false;
 
   constructor(
@@ -81,21 +81,16 @@ class BusMembership implements SessionMembership {
     this.session = nc.subscribe(n.session(this.identity.userId), { callback: this.heard.bind(this) });
   }
 
+  /** True when no connection of the account receives; the caller then opens its feed, which answers from then on. */
   async claimReceiver(): Promise<boolean> {
     const { nc, n } = this.bus;
-    if (await anyoneAt(nc, n.receiver(this.identity.userId))) return false;
-    // A connection that closed while it asked must not answer for the account ever after.
-    if (this.left) return false;
-    this.receiver = nc.subscribe(n.receiver(this.identity.userId), { callback: answerPing });
-    return true;
+    if (await anyoneAt(nc, n.live(this.identity.userId))) return false;
+    return !this.left;
   }
 
   leave(): void {
     this.left = true;
-    this.bus.turn.defer(() => {
-      this.session?.unsubscribe();
-      this.receiver?.unsubscribe();
-    });
+    this.bus.turn.defer(() => this.session?.unsubscribe());
   }
 
   private heard(err: Error | null, msg: Msg): void {
@@ -113,11 +108,6 @@ class BusMembership implements SessionMembership {
       this.onKick(message.reason);
     }
   }
-}
-
-/** A receiving connection answers whoever asks whether the account has one: one function for all of them. */
-function answerPing(err: Error | null, msg: Msg): void {
-  if (!err) msg.respond("1");
 }
 
 async function anyoneAt(nc: NatsConnection, subject: string): Promise<boolean> {
