@@ -27,6 +27,12 @@ export interface StackOptions {
    * this must stop the stack however it ends, or the services outlive it.
    */
   detached?: boolean;
+  /**
+   * Runs each service's bundle (`services/<name>/dist/main.mjs`, made by `deploy/build.ts`)
+   * with plain node, as the image does, instead of its TypeScript source through tsx. The
+   * caller builds the bundles first.
+   */
+  bundled?: boolean;
 }
 
 export interface ServiceProcess {
@@ -68,11 +74,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   const started: ServiceProcess[] = [];
   try {
-    const auth = await launch("auth", "services/auth/src/main.ts", { ...common, AUTH_JWT_KEYS: jwtKeys }, options);
+    const auth = await launch("auth", "auth", { ...common, AUTH_JWT_KEYS: jwtKeys }, options);
     started.push(auth);
-    const group = await launch("group", "services/group/src/main.ts", common, options);
+    const group = await launch("group", "group", common, options);
     started.push(group);
-    const presence = await launch("presence", "services/presence/src/main.ts", common, options);
+    const presence = await launch("presence", "presence", common, options);
     started.push(presence);
     const edges: EdgeProcess[] = [];
     const startEdge = async (i: number, port: number) => {
@@ -99,24 +105,25 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
 async function launchEdge(i: number, port: number, env: Record<string, string>, options: LaunchOptions): Promise<EdgeProcess> {
   let listening: number | undefined;
-  const service = await launch(`edge-${i + 1}`, "services/edge/src/main.ts", { ...env, EDGE_PORT: String(port) }, options, (line) => {
+  const service = await launch(`edge-${i + 1}`, "edge", { ...env, EDGE_PORT: String(port) }, options, (line) => {
     if (line.includes('"edge listening"')) listening = (JSON.parse(line) as { port: number }).port;
   });
   if (listening === undefined) throw new Error(`edge-${i + 1} did not say which port it listens on`);
   return { ...service, port: listening, address: `127.0.0.1:${listening}` };
 }
 
-type LaunchOptions = Pick<StackOptions, "onLog" | "detached">;
+type LaunchOptions = Pick<StackOptions, "onLog" | "detached" | "bundled">;
 
-/** Spawns a service and waits for its "started" log line (or its death). */
+/** Spawns `service` and waits for its "started" log line (or its death). */
 function launch(
   name: string,
-  entry: string,
+  service: "auth" | "group" | "presence" | "edge",
   env: Record<string, string>,
-  { onLog, detached = false }: LaunchOptions,
+  { onLog, detached = false, bundled = false }: LaunchOptions,
   watch?: (line: string) => void,
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", resolve(root, entry)], {
+  const args = bundled ? [resolve(root, `services/${service}/dist/main.mjs`)] : ["--import", "tsx", resolve(root, `services/${service}/src/main.ts`)];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,7 +1,8 @@
 /**
  * The stack under test: natter's auth, group and two edges as child processes (the same
  * launcher as `npm start` and the end-to-end tests), each with an event-loop probe, in a
- * fresh database and NATS namespace; plus bulk registration of bench devices.
+ * fresh database and NATS namespace; plus bulk registration of bench devices. The services
+ * run as the image runs them: their bundles with plain node, built once a run.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { resolve } from "node:path";
@@ -12,6 +13,7 @@ import { call } from "@natter/kit";
 import { testServices, type TestServices } from "@natter/kit/testing";
 import { AuthApi, GroupApi, names, NatterError, type Names } from "@natter/protocol";
 import { startStack, type Stack } from "../../scripts/stack.ts";
+import { buildServices } from "../../deploy/build.ts";
 import { withLimit, type Endpoint } from "../load/device.ts";
 import type { Cred } from "../load/worker.ts";
 
@@ -22,7 +24,14 @@ export const PROBE_INTERVAL_MS = 500;
 export interface ProbeSample { at: number; p50?: number; p99?: number; max?: number; rss: number }
 
 /** Memory of a service right after a forced garbage collection (bytes). */
-export interface HeldMemory { rss: number; heapUsed: number; external: number; arrayBuffers: number }
+export interface HeldMemory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  /** What the young generation's space holds on to, in use or not (not from the raw server's probe). */
+  youngSpace?: number;
+}
 
 export interface BenchStackOptions {
   bcryptCost: number;
@@ -30,7 +39,10 @@ export interface BenchStackOptions {
   natsUrl?: string;
   edges?: number;
   env?: Record<string, string>;
-  /** Event-loop delay in the probes' samples (it costs each process about 1.4 % of a core). */
+  /**
+   * The probes' samples of memory and event-loop delay, every half second (they cost each
+   * process about 1.4 % of a core); without it `probes` has none.
+   */
   loopProbe?: boolean;
 }
 
@@ -78,7 +90,11 @@ export function benchEnv(bcryptCost: number): Record<string, string> {
   };
 }
 
+/** The services' bundles, built at the first stack of a run. */
+let built: Promise<unknown> | undefined;
+
 export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
+  await (built ??= buildServices());
   const services: TestServices = await testServices();
   const natsUrl = options.natsUrl ?? services.natsUrl;
   const probes = new Map<string, ProbeSample[]>();
@@ -91,6 +107,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       databaseUrl: services.databaseUrl,
       namespace: services.namespace,
       edgePorts: Array.from({ length: options.edges ?? 2 }, () => 0),
+      bundled: true,
       env: { ...benchEnv(options.bcryptCost), ...(options.loopProbe ? { BENCH_PROBE_LOOP: "1" } : {}), ...options.env },
       onLog: (service, line) => {
         if (line.startsWith("BENCHGC ")) {

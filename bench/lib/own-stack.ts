@@ -8,7 +8,14 @@ import type { ScenarioContext } from "./scenario.ts";
 import { sum } from "./stats.ts";
 
 /** Bytes held by the edges (RSS after a forced collection, all edges) and by NATS (its /varz mem). */
-export interface ServerMemory { edges: number; nats: number }
+export interface ServerMemory {
+  /** The edges' RSS after a forced collection, all together. */
+  edges: number;
+  /** Of which V8's heap in use, and the young generation's space (however empty). */
+  edgesHeapUsed: number;
+  edgesYoungSpace: number;
+  nats: number;
+}
 
 export interface OwnStack {
   readonly nats: OwnNats;
@@ -40,7 +47,12 @@ export async function withOwnStack<T>(ctx: ScenarioContext, options: Omit<BenchS
         processes,
         async memory() {
           const [held, varz] = await Promise.all([Promise.all(edges().map((i) => stack.collect(i))), nats.varz()]);
-          return { edges: sum(held.map((m) => m.rss)), nats: varz.mem };
+          return {
+            edges: sum(held.map((m) => m.rss)),
+            edgesHeapUsed: sum(held.map((m) => m.heapUsed)),
+            edgesYoungSpace: sum(held.map((m) => m.youngSpace ?? 0)),
+            nats: varz.mem,
+          };
         },
       });
     } finally {
@@ -49,4 +61,13 @@ export async function withOwnStack<T>(ctx: ScenarioContext, options: Omit<BenchS
   } finally {
     await nats.stop();
   }
+}
+
+/**
+ * Of the edges' RSS: V8's heap in use, and the space of its young generation, which stays
+ * as large as the last burst of work grew it (up to 3 × 16 MiB an edge) however empty.
+ */
+export function edgesHeap(before: ServerMemory, after: ServerMemory): string {
+  const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(0)} MiB`;
+  return `edges' V8 heap in use ${mib(before.edgesHeapUsed)} → ${mib(after.edgesHeapUsed)}, young generation's space ${mib(before.edgesYoungSpace)} → ${mib(after.edgesYoungSpace)}`;
 }

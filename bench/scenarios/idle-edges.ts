@@ -6,7 +6,7 @@
  * server process uses while they idle. One process may open only so many files, so edges
  * and load-generator processes are added until each one's share fits.
  */
-import { withOwnStack, type OwnStack } from "../lib/own-stack.ts";
+import { edgesHeap, withOwnStack, type OwnStack } from "../lib/own-stack.ts";
 import { meterEach } from "../lib/proc.ts";
 import { atLeastRow, atMostRow, type Row } from "../lib/report.ts";
 import type { Scenario, ScenarioContext } from "../lib/scenario.ts";
@@ -69,7 +69,7 @@ async function measure(ctx: ScenarioContext, own: OwnStack, pool: WorkerPool): P
     const errs = errorList(held.errors);
     const memory: Row = {
       scenario: label, figure: "edges + NATS memory", unit: "MiB", natter: total / MiB,
-      note: `edges (RSS after a forced GC, all together) ${mib(before.edges)} → ${mib(after.edges)}; NATS ${mib(before.nats)} → ${mib(after.nats)}`,
+      note: `edges (RSS after a forced GC, all together) ${mib(before.edges)} → ${mib(after.edges)}; NATS ${mib(before.nats)} → ${mib(after.nats)}; ${edgesHeap(before, after)}`,
     };
     const rows: Row[] = [
       atLeastRow({

@@ -9,7 +9,7 @@
  */
 import type { Cred } from "../load/worker.ts";
 import { meterEach } from "../lib/proc.ts";
-import { withOwnStack, type OwnStack, type ServerMemory } from "../lib/own-stack.ts";
+import { edgesHeap, withOwnStack, type OwnStack, type ServerMemory } from "../lib/own-stack.ts";
 import type { Profile } from "../lib/profiles.ts";
 import { atLeastRow, atMostRow, type Row } from "../lib/report.ts";
 import type { Scenario, ScenarioContext } from "../lib/scenario.ts";
@@ -89,7 +89,7 @@ function idleFigures(scenario: string, idle: Profile["idle"], { wanted, held, be
     }, 4),
     atMostRow({
       scenario, figure: "edges + NATS memory per idle connection", unit: "KiB", natter: per(natsGrowth + edgesGrowth),
-      note: `edges (RSS after a forced GC, both together) ${mib(before.edges)} → ${mib(after.edges)}: ${per(edgesGrowth).toFixed(1)} KiB a connection`,
+      note: `edges (RSS after a forced GC, both together) ${mib(before.edges)} → ${mib(after.edges)}: ${per(edgesGrowth).toFixed(1)} KiB a connection; ${edgesHeap(before, after)}`,
     }, 16),
     atMostRow({
       scenario, figure: "idle CPU, every server process", unit: "% core", natter: cores * 100,
