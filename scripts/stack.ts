@@ -122,7 +122,10 @@ function launch(
   { onLog, detached = false, bundled = false }: LaunchOptions,
   watch?: (line: string) => void,
 ): Promise<ServiceProcess> {
-  const args = bundled ? [resolve(root, `services/${service}/dist/main.mjs`)] : ["--import", "tsx", resolve(root, `services/${service}/src/main.ts`)];
+  // The bundle as the image's entrypoint runs it.
+  const args = bundled
+    ? ["--enable-source-maps", resolve(root, `services/${service}/dist/main.mjs`)]
+    : ["--import", "tsx", resolve(root, `services/${service}/src/main.ts`)];
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...env },
