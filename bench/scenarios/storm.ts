@@ -4,7 +4,7 @@
  * the CLI does). Resumes a second and the time until every device is back.
  */
 import { percentiles, merge, sum } from "../lib/stats.ts";
-import { listenOverflows } from "../lib/proc.ts";
+import { listenOverflows, meterEach } from "../lib/proc.ts";
 import { atLeastRow } from "../lib/report.ts";
 import type { Scenario } from "../lib/scenario.ts";
 import { split } from "../lib/workers.ts";
@@ -25,7 +25,15 @@ export const storm: Scenario = {
       await new Promise((r) => setTimeout(r, 2000));
       ctx.log("storm");
       const queueBefore = listenOverflows();
+      // Who spends the two cores while it lasts: the servers, and the load generators beside them.
+      const cpu = meterEach([
+        { name: "auth", pid: stack.pid("auth") },
+        { name: "presence", pid: stack.stack.presence.child.pid! },
+        ...stack.edges.map((_, i) => ({ name: `edge${i}`, pid: stack.pid(i) })),
+        ...ctx.pool.workers.map((w) => ({ name: `load${w.index}`, pid: w.pid! })),
+      ]);
       const results = await ctx.pool.all<StormResult>("holdStorm", () => ({ retries: 5 }), 300_000);
+      ctx.log(`storm over; CPU while it lasted: ${cpu().each}`);
       const times = merge(results.map((r) => r.times));
       const queueAfter = listenOverflows();
       const overflows = queueAfter.overflows - queueBefore.overflows;

@@ -34,6 +34,11 @@ const SWEEP_MS = 120_000;
  * could not fetch yet) gets it again without reconnecting. Checked every third of it.
  */
 const ACK_WAIT_MS = 30_000;
+/**
+ * How often an edge reads the inbox stream's leader and last sequence, for an election
+ * or a renumbering it did not hear of: one request an edge every 5 s.
+ */
+const STREAM_WATCH_MS = 5000;
 /** How long acks gather before their purge (acked messages stay that long, and come again to a new connection). */
 const PURGE_AFTER_MS = 1000;
 
@@ -41,6 +46,8 @@ const PURGE_AFTER_MS = 1000;
 export interface FeedTimings {
   readonly sweepMs: number;
   readonly ackWaitMs: number;
+  /** How often an edge reads the stream's leader and last sequence (`STREAM_WATCH_MS`). */
+  readonly watchMs?: number;
 }
 
 /** A stored message (a MessagePack record) handed to a device. */
@@ -83,6 +90,9 @@ export class DeviceFeeds {
   private turn = 0;
   private placed = 0;
   private readonly ticker: NodeJS.Timeout;
+  /** Reads the stream's state now and then (`watchStream`), and the leader it last named. */
+  private readonly watch: NodeJS.Timeout;
+  private leader: string | undefined;
   private readonly watchers: Subscription[] = [];
   /** What every feed of this edge shares of the stream's and the connection's state. */
   private readonly stream: StreamWatch = { connected: true, highestSeen: 0, replicated: undefined };
@@ -105,9 +115,41 @@ export class DeviceFeeds {
       }
     })();
     // A new leader may not have republished what the old one stored last.
-    this.watchers.push(nc.subscribe(`$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.${n.inboxStream}`, { callback: () => void this.recheck() }));
+    this.watchers.push(nc.subscribe(`$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.${n.inboxStream}`, {
+      callback: (_err, msg) => {
+        // Known now: the stream's watch need not find it out again.
+        this.leader = electedIn(msg) ?? this.leader;
+        void this.recheck();
+      },
+    }));
     this.ticker = setInterval(() => this.tick(), Math.min(timings.sweepMs, timings.ackWaitMs) / 3 / TICK_SLOTS);
     this.ticker.unref();
+    this.watch = setInterval(() => void this.watchStream(), timings.watchMs ?? STREAM_WATCH_MS);
+    this.watch.unref();
+  }
+
+  /**
+   * Reads the stream's leader and last sequence, and looks again when either says an
+   * election or a renumbering went by unheard. An edge whose NATS node was cut off from
+   * the rest for a few seconds keeps its connection (nothing reconnects) and misses both
+   * the new leader's advisory and what it republished meanwhile; a feed whose user got
+   * nothing live after that would learn of its messages only at its next sweep.
+   */
+  private async watchStream(): Promise<void> {
+    if (this.feeds.size === 0 || this.rechecking) return;
+    let info;
+    try {
+      info = await this.jsm.streams.info(this.n.inboxStream);
+    } catch {
+      return;
+    }
+    const leader = info.cluster?.leader;
+    const elected = this.leader !== undefined && leader !== undefined && leader !== this.leader;
+    if (leader !== undefined) this.leader = leader;
+    if (elected || info.state.last_seq < this.stream.highestSeen) {
+      this.logger?.info({ leader }, "the inbox stream has a new leader or was numbered anew, unheard of: every feed looks again");
+      void this.recheck();
+    }
   }
 
   private tick(): void {
@@ -141,6 +183,7 @@ export class DeviceFeeds {
   stop(): void {
     for (const feed of this.feeds) feed.stop();
     clearInterval(this.ticker);
+    clearInterval(this.watch);
     for (const watcher of this.watchers) watcher.unsubscribe();
   }
 
@@ -197,6 +240,16 @@ export class DeviceFeeds {
         feed.startOver();
       }));
     }
+  }
+}
+
+/** The leader a stream-leader-elected advisory names. */
+function electedIn(msg: Msg): string | undefined {
+  try {
+    const { leader } = JSON.parse(msg.string()) as { leader?: unknown };
+    return typeof leader === "string" ? leader : undefined;
+  } catch {
+    return undefined;
   }
 }
 

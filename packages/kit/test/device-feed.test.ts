@@ -172,6 +172,35 @@ describe("device feeds", () => {
     }
   });
 
+  it("looks again when the stream names a new leader it heard no advisory of (its NATS node was cut off, not disconnected)", { timeout: 30_000 }, async () => {
+    const jay = nextUser();
+    // What the stream's info names as its leader: a test's own, changed below as an
+    // election the edge never heard of would change it.
+    let leader = "n1";
+    const watched = await jetstreamManager(nc);
+    const info = watched.streams.info.bind(watched.streams);
+    watched.streams.info = async (...args) => {
+      const real = await info(...args);
+      return { ...real, cluster: { ...real.cluster, name: "test", leader } };
+    };
+    // Deaf to the live subject (what was republished while cut off never came), sweeping only every minute.
+    const deaf = new DeviceFeeds(nc, jetstream(nc), watched, { ...n, live: () => `${n.namespace}.nowhere` }, undefined, { sweepMs: 60_000, ackWaitMs: 60_000, watchMs: 100 });
+    const got: FeedDelivery[] = [];
+    const feed = await deaf.open(jay, { deliver: (d) => got.push(d), lost: (e) => assert.fail(e) });
+    try {
+      await sleep(300);
+      await store(jay, "j1");
+      await sleep(500);
+      assert.equal(got.length, 0, "nothing heard live, the leader unchanged: nothing looked for yet");
+      leader = "n2";
+      await until("the new leader made it look", () => got.length === 1, 5000);
+      assert.equal(text(got[0]!), "j1");
+    } finally {
+      feed.stop();
+      deaf.stop();
+    }
+  });
+
   it("reads the stream at once when a live message names a predecessor it never got", { timeout: 30_000 }, async () => {
     const fay = nextUser();
     // Deaf to the stream's own republishing, sweeping only every minute: what it hears
