@@ -55,6 +55,8 @@ export interface BenchStack {
   readonly nc: NatsConnection;
   readonly edges: Endpoint[];
   pid(service: "auth" | "group" | number): number;
+  /** Its service processes, named: auth, group, presence, edge0, edge1, … */
+  processes(): Array<{ name: string; pid: number }>;
   /** Makes the service collect garbage and tells what it then holds. */
   collect(service: "auth" | "group" | number): Promise<HeldMemory>;
   /** Event-loop probe lines of a service between two `performance.now()` times. */
@@ -141,6 +143,10 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     nc,
     get edges() { return stack.edges.map((e) => ({ host: "127.0.0.1", port: e.port })); },
     pid: (s) => serviceOf(s).child.pid!,
+    processes: () => [
+      { name: "auth", pid: stack.auth.child.pid! }, { name: "group", pid: stack.group.child.pid! }, { name: "presence", pid: stack.presence.child.pid! },
+      ...stack.edges.map((edge, i) => ({ name: `edge${i}`, pid: edge.child.pid! })),
+    ],
     collect(s) {
       const service = serviceOf(s);
       return new Promise<HeldMemory>((resolve, reject) => {

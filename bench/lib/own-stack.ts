@@ -1,6 +1,6 @@
 /**
  * A stack on a nats-server of the bench's own, so that every server process is natter's
- * alone: their pids for CPU time, and what the edges and NATS hold in memory.
+ * alone: their processes for CPU time, and what the edges and NATS hold in memory.
  */
 import { startBenchStack, type BenchStack, type BenchStackOptions } from "./bench-stack.ts";
 import { startOwnNats, type OwnNats } from "./nats-server.ts";
@@ -20,9 +20,7 @@ export interface ServerMemory {
 export interface OwnStack {
   readonly nats: OwnNats;
   readonly stack: BenchStack;
-  /** Every server process: auth, group, presence, each edge and the nats-server. */
-  pids(): number[];
-  /** The same, named. */
+  /** Every server process, named: auth, group, presence, each edge and the nats-server. */
   processes(): Array<{ name: string; pid: number }>;
   memory(): Promise<ServerMemory>;
 }
@@ -36,15 +34,10 @@ export async function withOwnStack<T>(ctx: ScenarioContext, options: Omit<BenchS
     const stack = await startBenchStack({ ...options, natsUrl: nats.url });
     try {
       const edges = () => stack.edges.map((_, i) => i);
-      const processes = () => [
-        { name: "auth", pid: stack.pid("auth") }, { name: "group", pid: stack.pid("group") }, { name: "presence", pid: stack.stack.presence.child.pid! },
-        ...edges().map((i) => ({ name: `edge${i}`, pid: stack.pid(i) })), { name: "nats", pid: nats.pid },
-      ];
       return await fn({
         nats,
         stack,
-        pids: () => processes().map((p) => p.pid),
-        processes,
+        processes: () => [...stack.processes(), { name: "nats", pid: nats.pid }],
         async memory() {
           const [held, varz] = await Promise.all([Promise.all(edges().map((i) => stack.collect(i))), nats.varz()]);
           return {

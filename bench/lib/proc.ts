@@ -61,12 +61,6 @@ export class CpuMeter {
   }
 }
 
-/** CPU use of several processes together since the call, in cores (their CpuMeters summed). */
-export function meterAll(pids: readonly number[]): () => number {
-  const each = meterEach(pids.map((pid) => ({ name: String(pid), pid })));
-  return () => each().cores;
-}
-
 /** CPU use of named processes since the call: in cores together, and each's share as text ("edge0 2.1 %, nats 0.8 %"). */
 export function meterEach(processes: ReadonlyArray<{ name: string; pid: number }>): () => { cores: number; each: string } {
   const meters = processes.map(({ name, pid }) => ({ name, meter: new CpuMeter(pid) }));

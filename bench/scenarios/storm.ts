@@ -26,12 +26,7 @@ export const storm: Scenario = {
       ctx.log("storm");
       const queueBefore = listenOverflows();
       // Who spends the two cores while it lasts: the servers, and the load generators beside them.
-      const cpu = meterEach([
-        { name: "auth", pid: stack.pid("auth") },
-        { name: "presence", pid: stack.stack.presence.child.pid! },
-        ...stack.edges.map((_, i) => ({ name: `edge${i}`, pid: stack.pid(i) })),
-        ...ctx.pool.workers.map((w) => ({ name: `load${w.index}`, pid: w.pid! })),
-      ]);
+      const cpu = meterEach([...stack.processes(), ...ctx.pool.workers.map((w) => ({ name: `load${w.index}`, pid: w.pid! }))]);
       const results = await ctx.pool.all<StormResult>("holdStorm", () => ({ retries: 5 }), 300_000);
       ctx.log(`storm over; CPU while it lasted: ${cpu().each}`);
       const times = merge(results.map((r) => r.times));

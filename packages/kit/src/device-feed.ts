@@ -80,11 +80,10 @@ export interface FeedHandlers {
  * acks is purged from the stream, a user's subject up to a sequence at a time.
  */
 export class DeviceFeeds {
-  private readonly feeds = new Set<DeviceFeed>();
   /**
-   * The feeds in `TICK_SLOTS` turns of one timer: each turn looks over its slot's feeds, so
-   * every feed is looked at once a tick's time and an idle edge wakes `TICK_SLOTS` times a
-   * tick, not once a feed.
+   * The feeds, in `TICK_SLOTS` turns of one timer: each turn looks over its slot's feeds,
+   * so every feed is looked at once a tick's time and an idle edge wakes `TICK_SLOTS` times
+   * a tick, not once a feed.
    */
   private readonly slots: Array<Set<DeviceFeed>> = Array.from({ length: TICK_SLOTS }, () => new Set());
   private turn = 0;
@@ -136,7 +135,7 @@ export class DeviceFeeds {
    * nothing live after that would learn of its messages only at its next sweep.
    */
   private async watchStream(): Promise<void> {
-    if (this.feeds.size === 0 || this.rechecking) return;
+    if (this.rechecking || this.slots.every((slot) => slot.size === 0)) return;
     let info;
     try {
       info = await this.jsm.streams.info(this.n.inboxStream);
@@ -150,6 +149,10 @@ export class DeviceFeeds {
       this.logger?.info({ leader }, "the inbox stream has a new leader or was numbered anew, unheard of: every feed looks again");
       void this.recheck();
     }
+  }
+
+  private feeds(): DeviceFeed[] {
+    return this.slots.flatMap((slot) => [...slot]);
   }
 
   private tick(): void {
@@ -169,11 +172,7 @@ export class DeviceFeeds {
     );
     await this.stream.replicated;
     const slot = this.slots[this.placed++ % TICK_SLOTS]!;
-    const feed = new DeviceFeed(this.nc, this.js, this.jsm, this.n, userId, handlers, this.stream, this.timings, () => {
-      this.feeds.delete(feed);
-      slot.delete(feed);
-    }, this.logger);
-    this.feeds.add(feed);
+    const feed = new DeviceFeed(this.nc, this.js, this.jsm, this.n, userId, handlers, this.stream, this.timings, () => slot.delete(feed), this.logger);
     slot.add(feed);
     await feed.start();
     return feed;
@@ -181,7 +180,7 @@ export class DeviceFeeds {
 
   /** Stops every feed (the edge is going away). */
   stop(): void {
-    for (const feed of this.feeds) feed.stop();
+    for (const feed of this.feeds()) feed.stop();
     clearInterval(this.ticker);
     clearInterval(this.watch);
     for (const watcher of this.watchers) watcher.unsubscribe();
@@ -213,7 +212,7 @@ export class DeviceFeeds {
           await this.checkNumbering();
           if (this.recheckAgain) continue;
           this.stream.connected = true;
-          for (const feed of this.feeds) feed.resync();
+          for (const feed of this.feeds()) feed.resync();
           return;
         } catch {
           await new Promise((resolve) => setTimeout(resolve, wait));
@@ -231,7 +230,7 @@ export class DeviceFeeds {
       this.logger?.warn({ lastSeq: state.last_seq, highestSeen: this.stream.highestSeen }, "the inbox stream was numbered anew: every feed starts over");
       this.stream.highestSeen = 0;
     }
-    const feeds = [...this.feeds];
+    const feeds = this.feeds();
     for (let i = 0; i < feeds.length; i += RECHECK_CONCURRENCY) {
       await Promise.all(feeds.slice(i, i + RECHECK_CONCURRENCY).map(async (feed) => {
         if (renumbered) return feed.startOver();

@@ -203,10 +203,10 @@ export class Scenario {
   async finish(settleMs = 60_000): Promise<{ counts: Counts; loadCounts: PhaseCounts[]; problems: string[]; listenersAlive: string[]; errorLogs: string[] }> {
     // Faults that heal quickly leave a short run, which may send less than the suite's
     // threshold asks to see accepted: the load goes on, with nothing wrong, for the rest.
-    const ran = this.load ? performance.now() - this.load.startedAt : MIN_LOAD_MS;
-    if (ran < MIN_LOAD_MS) {
+    const rest = this.load ? MIN_LOAD_MS - (performance.now() - this.load.startedAt) : 0;
+    if (rest > 0) {
       await this.load!.phase("after the faults");
-      await sleep(MIN_LOAD_MS - ran);
+      await sleep(rest);
     }
     const loadCounts = this.load ? await this.load.finish(settleMs) : [];
     if (this.load) {
