@@ -1,4 +1,4 @@
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type MsgRequest, type StoredMsg } from "@nats-io/jetstream";
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type MsgRequest, type StoredMsg, type StreamInfo } from "@nats-io/jetstream";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Names } from "@natter/protocol";
 import type { Logger } from "./logger.ts";
@@ -136,16 +136,16 @@ export class DeviceFeeds {
    */
   private async watchStream(): Promise<void> {
     if (this.rechecking || this.slots.every((slot) => slot.size === 0)) return;
-    let info;
+    let read;
     try {
-      info = await this.jsm.streams.info(this.n.inboxStream);
+      read = await this.readStream();
     } catch {
       return;
     }
-    const leader = info.cluster?.leader;
+    const leader = read.info.cluster?.leader;
     const elected = this.leader !== undefined && leader !== undefined && leader !== this.leader;
     if (leader !== undefined) this.leader = leader;
-    if (elected || info.state.last_seq < this.stream.highestSeen) {
+    if (elected || read.renumbered) {
       this.logger?.info({ leader }, "the inbox stream has a new leader or was numbered anew, unheard of: every feed looks again");
       void this.recheck();
     }
@@ -223,11 +223,21 @@ export class DeviceFeeds {
     }
   }
 
+  /**
+   * The stream's info, and whether its last sequence is below one this edge had handed over
+   * before asking: numbered anew. Compared with what was handed over by the time the answer
+   * came, a busy feed's newer messages would look like a renumbering.
+   */
+  private async readStream(): Promise<{ info: StreamInfo; renumbered: boolean }> {
+    const seen = this.stream.highestSeen;
+    const info = await this.jsm.streams.info(this.n.inboxStream);
+    return { info, renumbered: info.state.last_seq < seen };
+  }
+
   private async checkNumbering(): Promise<void> {
-    const { state } = await this.jsm.streams.info(this.n.inboxStream);
-    const renumbered = state.last_seq < this.stream.highestSeen;
+    const { info, renumbered } = await this.readStream();
     if (renumbered) {
-      this.logger?.warn({ lastSeq: state.last_seq, highestSeen: this.stream.highestSeen }, "the inbox stream was numbered anew: every feed starts over");
+      this.logger?.warn({ lastSeq: info.state.last_seq, highestSeen: this.stream.highestSeen }, "the inbox stream was numbered anew: every feed starts over");
       this.stream.highestSeen = 0;
     }
     const feeds = this.feeds();

@@ -201,6 +201,34 @@ describe("device feeds", () => {
     }
   });
 
+  it("takes no stream state read while it handed over newer messages for a renumbering, and hands each message over once", { timeout: 30_000 }, async () => {
+    const kim = nextUser();
+    // The stream's state arrives late, as under load: messages stored and handed over
+    // after it was read are newer than the last sequence it names.
+    const slow = await jetstreamManager(nc);
+    const info = slow.streams.info.bind(slow.streams);
+    slow.streams.info = async (...args) => {
+      const read = await info(...args);
+      await sleep(100);
+      return read;
+    };
+    const watched = new DeviceFeeds(nc, jetstream(nc), slow, n, undefined, { sweepMs: 60_000, ackWaitMs: 60_000, watchMs: 50 });
+    const got: FeedDelivery[] = [];
+    const feed = await watched.open(kim, { deliver: (d) => got.push(d), lost: (e) => assert.fail(e) });
+    try {
+      for (let i = 0; i < 40; i++) {
+        await store(kim, `k${i}`);
+        await sleep(20);
+      }
+      await until("all came", () => new Set(got.map(text)).size === 40, 10_000);
+      await sleep(300);
+      assert.equal(got.length, 40, "each message handed over once");
+    } finally {
+      feed.stop();
+      watched.stop();
+    }
+  });
+
   it("reads the stream at once when a live message names a predecessor it never got", { timeout: 30_000 }, async () => {
     const fay = nextUser();
     // Deaf to the stream's own republishing, sweeping only every minute: what it hears
