@@ -41,6 +41,8 @@ export interface PhaseCounts {
   longestGapMs: number;
   /** The longest time from starting a send to its last recipient showing it. */
   slowestMs: number;
+  /** The slowest message, to look for in the services' logs: its id, whether it went to a group, and the recipient shown it last. */
+  slowestExample: string;
 }
 
 interface Sent { phase: string; startedAt: number; acceptedAt?: number; owed: Set<string>; shownTo: Set<string>; recipients: number }
@@ -109,6 +111,7 @@ const state = {
   stalls: new Map<string, number>(),
   gaps: new Map<string, number>(),
   slowest: new Map<string, number>(),
+  slowestExample: new Map<string, string>(),
   inFlight: new Set<Promise<void>>(),
 };
 
@@ -151,7 +154,10 @@ function shown(user: string, id: string): void {
   }
   s.shownTo.add(user);
   s.owed.delete(user);
-  if (s.owed.size === 0 && now - s.startedAt > (state.slowest.get(s.phase) ?? 0)) state.slowest.set(s.phase, now - s.startedAt);
+  if (s.owed.size === 0 && now - s.startedAt > (state.slowest.get(s.phase) ?? 0)) {
+    state.slowest.set(s.phase, now - s.startedAt);
+    state.slowestExample.set(s.phase, `${id}${s.recipients > 1 ? " (group)" : ""} last shown to ${user}, ${Math.round((s.acceptedAt ?? s.startedAt) - s.startedAt)} ms to accept`);
+  }
 }
 
 async function fire(link: LoadLink & { sender: Held }, body: Uint8Array): Promise<void> {
@@ -234,6 +240,11 @@ const handlers: Record<string, (args: any) => Promise<unknown>> = {
     return {};
   },
 
+  /** How many sends have been accepted so far. */
+  async accepted() {
+    return { accepted: acceptedOrder.length };
+  },
+
   /** Stops sending, waits (at most `settleMs`) for every accepted message to be shown, and counts by phase. */
   async finish(args: { settleMs: number }) {
     state.sending = false;
@@ -248,7 +259,8 @@ const handlers: Record<string, (args: any) => Promise<unknown>> = {
       if (!c) {
         c = { phase, sent: 0, accepted: 0, failed: 0, copiesExpected: 0, copiesShown: 0, delivered: 0, lost: 0, duplicated: state.duplicated.get(phase) ?? 0,
           redelivered: state.redelivered.get(phase) ?? 0, storedAfterFailure: 0, lostExamples: [], longestStallMs: Math.round(state.stalls.get(phase) ?? 0),
-          longestGapMs: Math.round(state.gaps.get(phase) ?? 0), slowestMs: Math.round(state.slowest.get(phase) ?? 0) };
+          longestGapMs: Math.round(state.gaps.get(phase) ?? 0), slowestMs: Math.round(state.slowest.get(phase) ?? 0),
+          slowestExample: state.slowestExample.get(phase) ?? "" };
         counts.set(phase, c);
       }
       return c;

@@ -101,6 +101,12 @@ export class SustainedLoad {
     await Promise.all(this.workers.map((w) => w.call("phase", { name }, 30_000)));
   }
 
+  /** How many sends all workers have had accepted so far. */
+  async accepted(): Promise<number> {
+    const all = await Promise.all(this.workers.map((w) => w.call<{ accepted: number }>("accepted", {}, 30_000)));
+    return all.reduce((t, a) => t + a.accepted, 0);
+  }
+
   /** Stops sending, waits up to `settleMs` for every accepted message to be shown, and merges the workers' counts by phase. */
   async finish(settleMs: number): Promise<PhaseCounts[]> {
     this.stoppedAt = performance.now();
@@ -114,6 +120,7 @@ export class SustainedLoad {
           continue;
         }
         for (const key of ["sent", "accepted", "failed", "copiesExpected", "copiesShown", "delivered", "lost", "duplicated", "redelivered", "storedAfterFailure"] as const) m[key] += c[key];
+        if (c.slowestMs > m.slowestMs) m.slowestExample = c.slowestExample;
         for (const key of ["longestStallMs", "longestGapMs", "slowestMs"] as const) m[key] = Math.max(m[key], c[key]);
         m.lostExamples = [...m.lostExamples, ...c.lostExamples].slice(0, 5);
       }

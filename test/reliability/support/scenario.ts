@@ -199,14 +199,21 @@ export class Scenario {
     this.paused.delete(service.child);
   }
 
-  /** Resends what failed, waits for everything accepted to be shown, and counts. */
-  async finish(settleMs = 60_000): Promise<{ counts: Counts; loadCounts: PhaseCounts[]; problems: string[]; listenersAlive: string[]; errorLogs: string[] }> {
-    // Faults that heal quickly leave a short run, which may send less than the suite's
-    // threshold asks to see accepted: the load goes on, with nothing wrong, for the rest.
-    const rest = this.load ? MIN_LOAD_MS - (performance.now() - this.load.startedAt) : 0;
-    if (rest > 0) {
-      await this.load!.phase("after the faults");
-      await sleep(rest);
+  /**
+   * Resends what failed, waits for everything accepted to be shown, and counts. The
+   * sustained load first goes on, with nothing wrong, until it has run MIN_LOAD_MS and had
+   * `minLoadAccepted` sends accepted (at most MAX_LOAD_MS): how many sends a fault refuses
+   * depends on how long its election took, and a run whose faults refused many, or healed
+   * quickly, would otherwise have carried too little to count.
+   */
+  async finish(minLoadAccepted = 0, settleMs = 60_000): Promise<{ counts: Counts; loadCounts: PhaseCounts[]; problems: string[]; listenersAlive: string[]; errorLogs: string[] }> {
+    if (this.load) {
+      const load = this.load;
+      const ran = () => performance.now() - load.startedAt;
+      if (ran() < MIN_LOAD_MS || (await load.accepted()) < minLoadAccepted) {
+        await load.phase("after the faults");
+        while (ran() < MAX_LOAD_MS && (ran() < MIN_LOAD_MS || (await load.accepted()) < minLoadAccepted)) await sleep(500);
+      }
     }
     const loadCounts = this.load ? await this.load.finish(settleMs) : [];
     if (this.load) {
@@ -266,6 +273,8 @@ export class Scenario {
 
 /** The least a scenario's sustained load runs before it is stopped and counted. */
 const MIN_LOAD_MS = 25_000;
+/** The most it runs waiting to have carried its threshold's worth. */
+const MAX_LOAD_MS = 75_000;
 
 /** A node:test step of `scenario`; a failure marks the scenario failed (its work dir is kept). */
 export function step(scenario: Scenario, name: string, fn: () => Promise<void>, timeout = 90_000): void {
@@ -286,7 +295,7 @@ export function step(scenario: Scenario, name: string, fn: () => Promise<void>, 
  */
 export function finalCheck(scenario: Scenario, minAccepted: number, minLoadAccepted: number): void {
   step(scenario, "delivered every accepted message, none twice, to listeners that reconnected by themselves", async () => {
-    const { counts, loadCounts, problems, listenersAlive, errorLogs } = await scenario.finish();
+    const { counts, loadCounts, problems, listenersAlive, errorLogs } = await scenario.finish(minLoadAccepted);
     for (const line of scenario.summary(counts)) console.log(line);
     assert.deepEqual(problems, []);
     assert.deepEqual(errorLogs, [], "no service logged an error (the faults are outages, not bugs)");
