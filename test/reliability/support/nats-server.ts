@@ -147,3 +147,35 @@ export async function streamLeader(urls: string[], stream: string): Promise<stri
     await nc.close();
   }
 }
+
+/**
+ * Waits until every replica of each of `streams` is online and current (a node started
+ * again has caught up), and answers how long that took.
+ */
+export async function waitForReplicasCurrent(urls: string[], streams: string[], timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  let last = "";
+  while (Date.now() - started < timeoutMs) {
+    try {
+      const nc = await connect({ servers: urls, timeout: 2000, reconnect: false });
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 2000 });
+        const behind: string[] = [];
+        for (const stream of streams) {
+          const cluster = (await jsm.streams.info(stream)).cluster;
+          const replicas = cluster?.replicas ?? [];
+          if (!cluster?.leader) behind.push(`${stream}: no leader`);
+          for (const r of replicas) if (!r.current || r.offline) behind.push(`${stream}: ${r.name}${r.offline ? " offline" : ` ${r.lag ?? "?"} behind`}`);
+        }
+        if (behind.length === 0) return Date.now() - started;
+        last = behind.join(", ");
+      } finally {
+        await nc.close();
+      }
+    } catch (err) {
+      last = String(err);
+    }
+    await sleep(500);
+  }
+  throw new Error(`the streams' replicas were not all current within ${timeoutMs} ms: ${last}`);
+}
