@@ -9,7 +9,7 @@
 import { after, before, describe } from "node:test";
 import assert from "node:assert/strict";
 import { names } from "@natter/protocol";
-import { streamLeader, streamReplicas, waitForJetStream, waitForReplicasCurrent, type NatsNode } from "./support/nats-server.ts";
+import { moveStreamLeader, streamLeader, streamReplicas, waitForJetStream, type NatsNode } from "./support/nats-server.ts";
 import { finalCheck, GROUP, NAMESPACE, Scenario, step } from "./support/scenario.ts";
 
 // Under the sustained load too, with a floor of 8 000 accepted (a run accepts 10 000–13 000;
@@ -18,14 +18,7 @@ const scenario = new Scenario("cluster", { cluster: true, load: true });
 // Under the load a GROUPS leader's kill took up to 55 s to show its probe after healing
 // (the fan-out's publishes time out while INBOX and GROUPS elect): docs/RELIABILITY.md.
 const RECOVERY_BOUND_MS = 90_000;
-const KILL_STEP_MS = 240_000;
-/**
- * How long a node started again may take to catch up before the next fault. The faults are
- * one node at a time: killing the next leader while the last node killed is still behind
- * takes two of three replicas at once (a CI run did so 18 s after the first restart, on a
- * slow machine, and INBOX stalled for 90 s).
- */
-const CATCH_UP_BOUND_MS = 90_000;
+const KILL_STEP_MS = 150_000;
 const { inboxStream, groupStream, attachments } = names(NAMESPACE);
 
 before(() => scenario.setUp(), { timeout: 120_000 });
@@ -37,12 +30,22 @@ describe("reliability on a 3-node NATS cluster (R3)", { timeout: 480_000 }, () =
     assert.deepEqual(await streamReplicas(scenario.natsUrls, streams), Object.fromEntries(streams.map((s) => [s, 3])));
   });
 
-  /** Kills whichever node leads `stream` now, holds it down 5 s, starts it again. */
-  const killLeader = (stream: string, probe: { kind: "direct" | "group"; to: string }) => async () => {
+  /**
+   * Kills whichever node leads `stream` now, holds it down 5 s, starts it again. With
+   * `sparing`, the leadership of `stream` is first moved off the node leading that stream,
+   * so that the one fault does not also take its leader: each fault is about one stream.
+   * (When GROUPS' leader also led INBOX, INBOX lost its leader a second time within half a
+   * minute, and on a slow machine nats-server 2.9's next INBOX leader, the node killed
+   * first, fell behind for 90 s: docs/RELIABILITY.md, "Slow, not lost".)
+   */
+  const killLeader = (stream: string, probe: { kind: "direct" | "group"; to: string }, sparing?: string) => async () => {
     let victim: NatsNode | undefined;
     const record = await scenario.fault(`NATS node SIGKILL (${stream} leader)`, {
       inject: async () => {
-        const leader = await streamLeader(scenario.natsUrls, stream);
+        const spared = sparing && await streamLeader(scenario.natsUrls, sparing);
+        const before = await streamLeader(scenario.natsUrls, stream);
+        const leader = spared && spared === before ? await moveStreamLeader(scenario.natsUrls, stream, spared) : before;
+        if (leader !== before) console.log(`reliability cluster: ${stream}'s leadership moved from ${String(before)}, which led ${String(sparing)} too, to ${leader}`);
         victim = scenario.nats.find((n) => n.options.name === leader);
         assert.ok(victim, `${stream} has a leader among the nodes (${String(leader)})`);
         await victim.stop("SIGKILL");
@@ -55,13 +58,11 @@ describe("reliability on a 3-node NATS cluster (R3)", { timeout: 480_000 }, () =
       probe,
     });
     assert.ok(record.recoveryMs < RECOVERY_BOUND_MS);
-    const caughtUpMs = await waitForReplicasCurrent(scenario.natsUrls, [inboxStream, groupStream], CATCH_UP_BOUND_MS);
-    console.log(`reliability cluster: every replica current ${(caughtUpMs / 1000).toFixed(1)} s after the probe of ${stream}'s leader kill`);
   };
 
   step(scenario, "recovers from the INBOX stream's leader node killed with SIGKILL and started again", killLeader(inboxStream, { kind: "direct", to: "alice" }), KILL_STEP_MS);
 
-  step(scenario, "recovers from the GROUPS stream's leader node killed with SIGKILL and started again", killLeader(groupStream, { kind: "group", to: GROUP }), KILL_STEP_MS);
+  step(scenario, "recovers from the GROUPS stream's leader node killed with SIGKILL and started again", killLeader(groupStream, { kind: "group", to: GROUP }, inboxStream), KILL_STEP_MS);
 
   finalCheck(scenario, 10, 8000);
 });

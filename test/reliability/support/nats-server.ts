@@ -149,33 +149,22 @@ export async function streamLeader(urls: string[], stream: string): Promise<stri
 }
 
 /**
- * Waits until every replica of each of `streams` is online and current (a node started
- * again has caught up), and answers how long that took.
+ * Moves the leadership of `stream` off the node named `node` (asking its leader to step
+ * down until another node leads it), and answers the leader it ends with.
  */
-export async function waitForReplicasCurrent(urls: string[], streams: string[], timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  let last = "";
-  while (Date.now() - started < timeoutMs) {
-    try {
-      const nc = await connect({ servers: urls, timeout: 2000, reconnect: false });
-      try {
-        const jsm = await jetstreamManager(nc, { timeout: 2000 });
-        const behind: string[] = [];
-        for (const stream of streams) {
-          const cluster = (await jsm.streams.info(stream)).cluster;
-          const replicas = cluster?.replicas ?? [];
-          if (!cluster?.leader) behind.push(`${stream}: no leader`);
-          for (const r of replicas) if (!r.current || r.offline) behind.push(`${stream}: ${r.name}${r.offline ? " offline" : ` ${r.lag ?? "?"} behind`}`);
-        }
-        if (behind.length === 0) return Date.now() - started;
-        last = behind.join(", ");
-      } finally {
-        await nc.close();
-      }
-    } catch (err) {
-      last = String(err);
+export async function moveStreamLeader(urls: string[], stream: string, node: string, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  const nc = await connect({ servers: urls, timeout: 2000, reconnect: false });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 2000 });
+    for (;;) {
+      const leader = await jsm.streams.info(stream).then((i) => i.cluster?.leader, () => undefined);
+      if (leader !== undefined && leader !== node) return leader;
+      if (Date.now() > deadline) throw new Error(`${stream} is still led by ${String(leader ?? "nobody")} after ${timeoutMs} ms`);
+      if (leader === node) await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, undefined, { timeout: 2000 }).catch(() => undefined);
+      await sleep(500);
     }
-    await sleep(500);
+  } finally {
+    await nc.close();
   }
-  throw new Error(`the streams' replicas were not all current within ${timeoutMs} ms: ${last}`);
 }
