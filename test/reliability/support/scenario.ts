@@ -210,9 +210,10 @@ export class Scenario {
     if (this.load) {
       const load = this.load;
       const ran = () => performance.now() - load.startedAt;
-      if (ran() < MIN_LOAD_MS || (await load.accepted()) < minLoadAccepted) {
+      const short = async () => ran() < MIN_LOAD_MS || (await load.accepted()) < minLoadAccepted;
+      if (await short()) {
         await load.phase("after the faults");
-        while (ran() < MAX_LOAD_MS && (ran() < MIN_LOAD_MS || (await load.accepted()) < minLoadAccepted)) await sleep(500);
+        while (ran() < MAX_LOAD_MS && (await short())) await sleep(500);
       }
     }
     const loadCounts = this.load ? await this.load.finish(settleMs) : [];
